@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, engine, one writer, read queries, Alembic migrations."""

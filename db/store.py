@@ -1,0 +1,192 @@
+"""The storage facade: opens the database, migrates it, and turns core results into rows.
+
+Writes go through ``Store.write_analyses`` (called by the one writer, see writer.py); reads go through
+queries.py with their own connections.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from flowaudit.core.model import Marker
+from flowaudit.core.pipeline import Analysis
+from flowaudit.core.profile import DeviceProfile
+from flowaudit.core.redact import mask_text
+from flowaudit.db.engine import StorageError, make_engine, migrate
+from flowaudit.db.models import (
+    DetectionRow,
+    EventRow,
+    MarkerRow,
+    ObservationRow,
+    SessionRow,
+)
+
+DEFAULT_BODY_CAP = 1_000_000
+RESPONSE_HEAD_CAP = 512
+
+
+@dataclass(slots=True, frozen=True)
+class SessionInfo:
+    id: int
+    name: str
+    salt: bytes
+    keep_raw: bool
+    profile: DeviceProfile
+    app_id: str | None
+
+
+def _info(row: SessionRow) -> SessionInfo:
+    return SessionInfo(row.id, row.name, bytes.fromhex(row.salt), row.keep_raw,
+                       DeviceProfile.from_mapping(row.device_profile), row.app_id)
+
+
+class Store:
+    def __init__(self, url: str | None = None, *, body_cap: int = DEFAULT_BODY_CAP, migrate_schema: bool = True):
+        self.engine = make_engine(url)
+        self.body_cap = body_cap
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        try:
+            if migrate_schema:
+                migrate(self.engine)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot open database {self.engine.url.render_as_string(hide_password=True)}: "
+                               f"{exc.__class__.__name__}: {str(exc.orig if hasattr(exc, 'orig') else exc)[:200]}") from None
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # sessions and markers -------------------------------------------------------------------------
+
+    def open_session(self, name: str, *, app_id: str | None = None, device: str | None = None,
+                     description: str | None = None, device_profile: DeviceProfile | None = None,
+                     keep_raw: bool | None = None, create: bool = True) -> SessionInfo:
+        with self.sessionmaker() as db:
+            row = db.scalar(select(SessionRow).where(SessionRow.name == name))
+            if row is None:
+                if not create:
+                    raise StorageError(f"no such session: {name}")
+                row = SessionRow(name=name, app_id=app_id, device=device, description=description,
+                                 device_profile=device_profile.to_mapping() if device_profile else None,
+                                 keep_raw=bool(keep_raw), salt=secrets.token_hex(16))
+                db.add(row)
+                try:
+                    db.commit()
+                except IntegrityError:
+                    db.rollback()
+                    row = db.scalars(select(SessionRow).where(SessionRow.name == name)).one()
+            else:
+                changed = False
+                for attr, value in (("app_id", app_id), ("device", device), ("description", description)):
+                    if value is not None and getattr(row, attr) != value:
+                        setattr(row, attr, value)
+                        changed = True
+                if device_profile is not None and device_profile.values:
+                    row.device_profile = device_profile.to_mapping()
+                    changed = True
+                if keep_raw is not None and row.keep_raw != keep_raw:
+                    row.keep_raw = keep_raw
+                    changed = True
+                if changed:
+                    db.commit()
+            return _info(row)
+
+    def add_marker(self, session_name: str, kind: str, label: str = "", ts: float | None = None) -> Marker:
+        info = self.open_session(session_name)
+        with self.sessionmaker() as db:
+            row = MarkerRow(session_id=info.id, ts=ts if ts is not None else time.time(), kind=kind, label=label)
+            db.add(row)
+            db.commit()
+            return Marker(ts=row.ts, kind=row.kind, label=row.label, session=session_name, id=row.id)
+
+    def record_event(self, session_id: int | None, level: str, source: str, message: str) -> None:
+        with self.sessionmaker() as db:
+            db.add(EventRow(session_id=session_id, ts=time.time(), level=level, source=source, message=message[:2000]))
+            db.commit()
+
+    def delete_session(self, name: str) -> bool:
+        """Remove a session and everything captured in it, and scrub the freed pages."""
+        with self.sessionmaker() as db:
+            row = db.scalar(select(SessionRow).where(SessionRow.name == name))
+            if row is None:
+                return False
+            for table in (DetectionRow, ObservationRow, MarkerRow, EventRow):
+                db.execute(delete(table).where(table.session_id == row.id))  # type: ignore[attr-defined]
+            db.delete(row)
+            db.commit()
+        self.compact()
+        return True
+
+    def compact(self) -> None:
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+                conn.commit()
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM"))
+
+    # observations ---------------------------------------------------------------------------------
+
+    def write_analyses(self, session: SessionInfo, analyses: Sequence[Analysis]) -> list[int]:
+        """Store a batch in one transaction; returns the new observation ids in order."""
+        with self.sessionmaker() as db:
+            rows = [self._rows(db, session, analysis) for analysis in analyses]
+            db.commit()
+            ids = [row.id for row in rows]
+        for analysis, obs_id in zip(analyses, ids, strict=True):
+            analysis.observation.id = obs_id
+        return ids
+
+    def _rows(self, db: Session, session: SessionInfo, analysis: Analysis) -> ObservationRow:
+        obs = analysis.observation
+        raw_values = [d.raw_value for d in analysis.detections if d.raw_value]
+        keep_raw = session.keep_raw
+        path, query, headers = obs.path, obs.query, [list(h) for h in obs.headers]
+        body, body_stored = self._stored_body(obs.body, raw_values, keep_raw)
+        if not keep_raw and raw_values:
+            path, query = mask_text(path, raw_values), mask_text(query, raw_values)
+            headers = [[k, mask_text(v, raw_values)] for k, v in headers]
+        att = analysis.attribution
+        row = ObservationRow(
+            session_id=session.id, ts=obs.ts, source=str(obs.source), kind=str(obs.kind), method=obs.method,
+            scheme=obs.scheme, host=obs.host[:300], port=obs.port, path=path, query=query,
+            http_version=obs.http_version, headers=headers, body=body, body_size=obs.body_size or 0,
+            body_sha256=obs.body_sha256, body_stored=body_stored, tls=obs.tls, status=obs.status,
+            response_headers=[list(h) for h in obs.response_headers],
+            response_head=obs.response_head[:RESPONSE_HEAD_CAP] or None, response_size=obs.response_size,
+            client_ip=obs.client_ip, server_ip=obs.server_ip, error=obs.error,
+            sdk_id=att.sdk_id if att and not att.first_party else None,
+            sdk_rule=att.rule if att else None, sdk_ties=list(att.ties) if att and att.ties else None,
+            first_party=bool(att and att.first_party), opaque=analysis.opaque,
+            data_types="," + ",".join(sorted({d.type for d in analysis.detections})) + "," if analysis.detections else "",
+            notes=analysis.notes or None,
+        )
+        row.detections = [
+            DetectionRow(session_id=session.id, type=d.type, location=d.location, key=d.key[:2000],
+                         encoding=d.encoding, confidence=d.confidence, reason=d.reason, preview=d.preview,
+                         value_hash=d.value_hash, raw_value=d.raw_value if keep_raw else None)
+            for d in analysis.detections
+        ]
+        db.add(row)
+        db.flush()
+        return row
+
+    def _stored_body(self, body: bytes, raw_values: list[str], keep_raw: bool) -> tuple[bytes | None, str]:
+        if not body:
+            return None, "none"
+        if keep_raw:
+            return body[: self.body_cap], "full" if len(body) <= self.body_cap else "truncated"
+        try:
+            decoded = body[: self.body_cap].decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "withheld"
+        masked = mask_text(decoded, raw_values).encode("utf-8")
+        return masked, "redacted" if raw_values else ("full" if len(body) <= self.body_cap else "truncated")
+

@@ -1,0 +1,1 @@
+"""flowaudit's pure analysis core: no I/O frameworks, no mitmproxy, scapy, SQLAlchemy or FastAPI."""

@@ -1,0 +1,29 @@
+"""One call from an adapter's Observation to everything the core concludes about it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flowaudit.core.detect import detect
+from flowaudit.core.model import Attribution, Detection, Observation
+from flowaudit.core.profile import DeviceProfile
+from flowaudit.core.signatures import SignatureIndex
+
+
+@dataclass(slots=True)
+class Analysis:
+    observation: Observation
+    attribution: Attribution | None
+    detections: list[Detection] = field(default_factory=list)
+    opaque: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def analyze(obs: Observation, index: SignatureIndex, profile: DeviceProfile | None = None, *,
+            first_party: Iterable[str] = (), salt: bytes = b"", keep_raw: bool = False) -> Analysis:
+    attribution = index.attribute(obs, first_party)
+    if obs.host_only:
+        return Analysis(obs, attribution)
+    result = detect(obs, profile, salt=salt, keep_raw=keep_raw)
+    return Analysis(obs, attribution, result.detections, result.opaque, result.notes)
