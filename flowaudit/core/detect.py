@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flowaudit.core.model import Detection, Observation
@@ -16,6 +17,6 @@ class DetectionResult:
 
 
 def detect(obs: Observation, profile: DeviceProfile | None = None, *, salt: bytes = b"",
-           keep_raw: bool = False) -> DetectionResult:
+           data_fields: Mapping[str, str] | None = None, to_sdk: bool = False) -> DetectionResult:
     """Placeholder until the detectors land: finds nothing."""
     return DetectionResult()

@@ -21,9 +21,13 @@ class Analysis:
 
 
 def analyze(obs: Observation, index: SignatureIndex, profile: DeviceProfile | None = None, *,
-            first_party: Iterable[str] = (), salt: bytes = b"", keep_raw: bool = False) -> Analysis:
+            first_party: Iterable[str] = (), salt: bytes = b"") -> Analysis:
+    """Attribute and inspect one observation. Detections carry raw values in memory; storage decides
+    whether they are kept (see db/store.py)."""
     attribution = index.attribute(obs, first_party)
     if obs.host_only:
         return Analysis(obs, attribution)
-    result = detect(obs, profile, salt=salt, keep_raw=keep_raw)
+    signature = index.get(attribution.sdk_id) if attribution and not attribution.first_party else None
+    result = detect(obs, profile, salt=salt, data_fields=signature.data_fields if signature else None,
+                    to_sdk=signature is not None)
     return Analysis(obs, attribution, result.detections, result.opaque, result.notes)
