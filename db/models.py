@@ -38,6 +38,7 @@ class SessionRow(Base):
     description: Mapped[str | None] = mapped_column(Text)
     device_profile: Mapped[dict | None] = mapped_column(JSON)
     keep_raw: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_party: Mapped[list | None] = mapped_column(JSON)   # the audited app's own domains
     salt: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

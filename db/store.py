@@ -40,11 +40,12 @@ class SessionInfo:
     keep_raw: bool
     profile: DeviceProfile
     app_id: str | None
+    first_party: tuple[str, ...] = ()
 
 
 def _info(row: SessionRow) -> SessionInfo:
     return SessionInfo(row.id, row.name, bytes.fromhex(row.salt), row.keep_raw,
-                       DeviceProfile.from_mapping(row.device_profile), row.app_id)
+                       DeviceProfile.from_mapping(row.device_profile), row.app_id, tuple(row.first_party or ()))
 
 
 class Store:
@@ -67,7 +68,8 @@ class Store:
 
     def open_session(self, name: str, *, app_id: str | None = None, device: str | None = None,
                      description: str | None = None, device_profile: DeviceProfile | None = None,
-                     keep_raw: bool | None = None, create: bool = True) -> SessionInfo:
+                     keep_raw: bool | None = None, first_party: list[str] | None = None,
+                     create: bool = True) -> SessionInfo:
         with self.sessionmaker() as db:
             row = db.scalar(select(SessionRow).where(SessionRow.name == name))
             if row is None:
@@ -75,7 +77,8 @@ class Store:
                     raise StorageError(f"no such session: {name}")
                 row = SessionRow(name=name, app_id=app_id, device=device, description=description,
                                  device_profile=device_profile.to_mapping() if device_profile else None,
-                                 keep_raw=bool(keep_raw), salt=secrets.token_hex(16))
+                                 keep_raw=bool(keep_raw), first_party=sorted(set(first_party or [])) or None,
+                                 salt=secrets.token_hex(16))
                 db.add(row)
                 try:
                     db.commit()
@@ -90,6 +93,9 @@ class Store:
                         changed = True
                 if device_profile is not None and device_profile.values:
                     row.device_profile = device_profile.to_mapping()
+                    changed = True
+                if first_party and set(first_party) - set(row.first_party or []):
+                    row.first_party = sorted(set(row.first_party or []) | set(first_party))
                     changed = True
                 if keep_raw is not None and row.keep_raw != keep_raw:
                     row.keep_raw = keep_raw
