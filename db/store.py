@@ -11,6 +11,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flowaudit.db.engine import StorageError, make_engine, migrate
+from flowaudit.db.models import (
+    DeclarationRow,
+    DetectionRow,
+    EventRow,
+    FindingRow,
+    MarkerRow,
+    ObservationRow,
+    SessionRow,
+)
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,14 +29,6 @@ from flowaudit.core.model import Marker
 from flowaudit.core.pipeline import Analysis
 from flowaudit.core.profile import DeviceProfile
 from flowaudit.core.redact import mask_text
-from flowaudit.db.engine import StorageError, make_engine, migrate
-from flowaudit.db.models import (
-    DetectionRow,
-    EventRow,
-    MarkerRow,
-    ObservationRow,
-    SessionRow,
-)
 
 DEFAULT_BODY_CAP = 1_000_000
 RESPONSE_HEAD_CAP = 512
@@ -123,7 +125,7 @@ class Store:
             row = db.scalar(select(SessionRow).where(SessionRow.name == name))
             if row is None:
                 return False
-            for table in (DetectionRow, ObservationRow, MarkerRow, EventRow):
+            for table in (DetectionRow, ObservationRow, MarkerRow, EventRow, FindingRow, DeclarationRow):
                 db.execute(delete(table).where(table.session_id == row.id))  # type: ignore[attr-defined]
             db.delete(row)
             db.commit()

@@ -12,8 +12,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from flowaudit.core.pipeline import Analysis
 from flowaudit.db.store import SessionInfo, Store
+
+from flowaudit.core.pipeline import Analysis
 
 log = logging.getLogger("flowaudit.writer")
 _STOP = object()
