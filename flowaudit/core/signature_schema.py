@@ -57,6 +57,12 @@ class NetworkRule(Strict):
     ``ip`` (an address or CIDR for IP-literal endpoints such as HTTPDNS) or ``any_host`` (the SDK runs on
     the customer's own host, so path/query/header conditions are required). Conditions narrow the rule;
     a rule with conditions cannot match a host-only observation (SNI, DNS) unless ``host_only`` is true.
+
+    Conditions: ``path`` is a prefix that ends on a boundary (``/sa`` matches ``/sa``, ``/sa/x``, ``/sa.gif``,
+    not ``/save``); ``path_regex`` is searched in the path; ``query_keys`` must all be present; ``query``
+    and ``headers`` map a name (headers case-insensitive) to a regex searched in the value; ``methods``
+    lists allowed HTTP methods. A bare ``domain`` rule on a shared platform (see
+    flowaudit.core.signatures.SHARED_PLATFORM_DOMAINS) is refused unless ``shared_domain`` is true.
     """
 
     domain: str | None = None
@@ -70,6 +76,7 @@ class NetworkRule(Strict):
     headers: dict[str, str] = Field(default_factory=dict)  # header name -> regex on the value
     methods: tuple[str, ...] = ()
     host_only: bool = False            # conditions are ignored for SNI/DNS sightings of this host
+    shared_domain: bool = False        # a bare rule on a shared platform (googleapis.com, qq.com...) is meant
     note: str | None = None
 
     @model_validator(mode="after")
@@ -85,6 +92,8 @@ class NetworkRule(Strict):
                 raise ValueError(f"{name} must be a lower-case host name without wildcard or path: {value!r}")
         if self.ip is not None:
             ipaddress.ip_network(self.ip, strict=False)
+        if any(m != m.upper() or not m.isalpha() for m in self.methods):
+            raise ValueError(f"methods must be upper-case HTTP method names: {list(self.methods)}")
         for pattern in [self.path_regex, *self.query.values(), *self.headers.values()]:
             if pattern is not None:
                 re.compile(pattern)
