@@ -11,6 +11,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from flowaudit.core.model import Marker
+from flowaudit.core.pipeline import Analysis
+from flowaudit.core.profile import DeviceProfile
+from flowaudit.core.redact import mask_text
 from flowaudit.db.engine import StorageError, make_engine, migrate
 from flowaudit.db.models import (
     DeclarationRow,
@@ -21,14 +29,6 @@ from flowaudit.db.models import (
     ObservationRow,
     SessionRow,
 )
-from sqlalchemy import delete, select, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
-
-from flowaudit.core.model import Marker
-from flowaudit.core.pipeline import Analysis
-from flowaudit.core.profile import DeviceProfile
-from flowaudit.core.redact import mask_text
 
 DEFAULT_BODY_CAP = 1_000_000
 RESPONSE_HEAD_CAP = 512
@@ -191,10 +191,21 @@ class Store:
             return None, "none"
         if keep_raw:
             return body[: self.body_cap], "full" if len(body) <= self.body_cap else "truncated"
-        try:
-            decoded = body[: self.body_cap].decode("utf-8")
-        except UnicodeDecodeError:
+        decoded = _as_text(body[: self.body_cap])
+        if decoded is None:
             return None, "withheld"
         masked = mask_text(decoded, raw_values).encode("utf-8")
         return masked, "redacted" if raw_values else ("full" if len(body) <= self.body_cap else "truncated")
 
+
+
+def _as_text(data: bytes) -> str | None:
+    """The body as text if it is text; binary bodies cannot be redacted value by value, so they are withheld."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(data) - 3:
+            return None
+        text = data[: exc.start].decode("utf-8")
+    controls = sum(1 for ch in text if ch < " " and ch not in "\r\n\t")
+    return None if controls > len(text) // 100 else text

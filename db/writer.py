@@ -12,9 +12,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from flowaudit.db.store import SessionInfo, Store
-
 from flowaudit.core.pipeline import Analysis
+from flowaudit.db.store import SessionInfo, Store
 
 log = logging.getLogger("flowaudit.writer")
 _STOP = object()
@@ -128,8 +127,13 @@ class Writer:
                     self.stats.last_error = message
                     self.stats.failed_items.extend((session, a) for a in analyses)
                     log.error("flowaudit: failed to store %d observation(s): %s", len(analyses), message)
-                    try:
-                        self.store.record_event(session.id, "error", "writer",
-                                                f"failed to store {len(analyses)} observation(s): {message}")
-                    except Exception:  # noqa: BLE001, S110 - the database itself may be what failed
-                        pass
+                    self._record_failure(session, f"failed to store {len(analyses)} observation(s) of session "
+                                                  f"{session.name}: {message}")
+
+    def _record_failure(self, session: SessionInfo, message: str) -> None:
+        for session_id in (session.id, None):
+            try:
+                self.store.record_event(session_id, "error", "writer", message)
+                return
+            except Exception:  # noqa: BLE001, S112 - the database itself may be what failed; try without the session
+                continue
