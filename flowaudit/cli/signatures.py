@@ -142,8 +142,8 @@ def validate_command(directory: Path | None) -> None:
             click.echo(f"{path}: {message}")
     summary = f"{len(paths)} signature files, {problems} problem(s) in {bad_files} file(s)"
     if problems:
-        click.echo(summary, err=True)
-        raise click.exceptions.Exit(3)
+        # InputError (exit 3) rather than click's Exit: the top-level main() runs click non-standalone
+        raise InputError(summary)
     click.echo(summary)
 
 

@@ -96,7 +96,10 @@ class NetworkRule(Strict):
             raise ValueError(f"methods must be upper-case HTTP method names: {list(self.methods)}")
         for pattern in [self.path_regex, *self.query.values(), *self.headers.values()]:
             if pattern is not None:
-                re.compile(pattern)
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
         return self
 
     @property

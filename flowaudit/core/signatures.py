@@ -581,19 +581,16 @@ def lint_rule(rule: NetworkRule) -> list[str]:
                 and not (rule.path or rule.path_regex or rule.headers):
             problems.append(f"query {key}: {pattern!r} on any host is trivially broad")
     if rule.any_host:
-        specific_headers = [h for h in rule.headers if h.lower() not in GENERIC_HEADERS]
-        generic_only_headers = bool(rule.headers) and not specific_headers
+        everyday_values = ("", "okhttp/4.9.0", "Dalvik/2.1.0 (Linux; U; Android 13; Pixel 7)", "application/json",
+                           "*/*", "gzip", "keep-alive", "no-cache")
+        specific_headers = [h for h, v in rule.headers.items()
+                            if h.lower() not in GENERIC_HEADERS or not regex_too_broad(v, everyday_values)]
         path_cond = bool(rule.path) or bool(rule.path_regex)
         query_names = set(rule.query_keys) | set(rule.query)
         specific_query = bool(query_names - GENERIC_QUERY_KEYS)
         if not path_cond and not specific_headers and not specific_query:
             problems.append("any_host rule needs a path, an SDK-specific header or an SDK-specific query key "
                             f"(generic ones alone match every app: {sorted(set(rule.headers) | query_names)})")
-        elif generic_only_headers and not path_cond:
-            for header, pattern in rule.headers.items():
-                if regex_too_broad(pattern, ("", "okhttp/4.9.0", "Dalvik/2.1.0 (Linux; U; Android 13)",
-                                             "application/json", "*/*", "gzip")):
-                    problems.append(f"header {header}: {pattern!r} on any host is trivially broad")
         if rule.host_only:
             problems.append("host_only makes no sense on an any_host rule (a host-only sighting has no conditions)")
     return problems
