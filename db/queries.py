@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowaudit.db.models import DetectionRow, EventRow, MarkerRow, ObservationRow, SessionRow
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
+
+from flowaudit.db.models import DetectionRow, EventRow, MarkerRow, ObservationRow, SessionRow
 
 
 def session_by_name(db: Session, name: str) -> SessionRow | None:
