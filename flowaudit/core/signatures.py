@@ -485,8 +485,9 @@ class SignatureIndex:
                                            first_party=True)
         if not best:
             return None
+        ties: tuple[str, ...] = ()
         if len(best) == 1:
-            winner, ties = best[0], ()
+            winner = best[0]
         else:
             best.sort(key=lambda r: (r.sdk_id, r.position))
             winner = best[0]
