@@ -12,7 +12,7 @@ from flowaudit.core.model import Marker, Observation
 
 MARKER_HOST = "flowaudit.mark"
 MARKER_KINDS = ("consent", "refusal", "background", "foreground", "user_action", "note")
-ALIASES = {"consent-given": "consent", "agree": "consent", "refuse": "refusal", "consent-refused": "refusal",
+ALIASES = {"consent_given": "consent", "agree": "consent", "refuse": "refusal", "consent_refused": "refusal",
            "deny": "refusal", "bg": "background", "action": "user_action", "download": "user_action"}
 
 
@@ -21,7 +21,7 @@ class MarkerError(ValueError):
 
 
 def normalise_kind(kind: str) -> str:
-    kind = kind.strip().lower().replace(" ", "_")
+    kind = kind.strip().lower().replace(" ", "_").replace("-", "_")
     kind = ALIASES.get(kind, kind)
     if kind not in MARKER_KINDS:
         raise MarkerError(f"unknown marker kind {kind!r}; use one of: {', '.join(MARKER_KINDS)}")
