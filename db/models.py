@@ -159,3 +159,11 @@ class EventRow(Base):
     level: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
+
+
+class SettingRow(Base):
+    """Installation settings kept with the data, e.g. the dashboard access token's hash."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
