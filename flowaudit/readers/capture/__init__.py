@@ -1,0 +1,1 @@
+"""Building blocks of the capture reader: link/IP decoding, TCP reassembly, protocol parsers."""

@@ -1,0 +1,402 @@
+"""Incremental HTTP/1.x parsing of a reassembled TCP stream, one parser per direction.
+
+Handles keep-alive and pipelined requests, Content-Length, chunked and read-until-close bodies, 1xx interim
+responses (100-continue), captures that start in the middle of a message (resynchronises on the next request
+or status line) and holes in the stream (``gap``). Bodies are kept as sent (de-chunked, not decompressed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+
+REQUEST_BODY_CAP = 4 << 20
+RESPONSE_HEAD_CAP = 512
+HEAD_CAP = 64 << 10
+MAX_QUEUED = 64
+
+REQUEST_LINE = re.compile(
+    rb"(?:GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK)"
+    rb" [^\s]+ HTTP/1\.[01]\r?\n")
+STATUS_LINE = re.compile(rb"HTTP/1\.[01] [1-5]\d\d(?: [^\r\n]*)?\r?\n")
+METHOD_START = re.compile(rb"[A-Z]{3,9} ")
+
+SYNC, HEAD, BODY_LEN, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILER, BODY_CLOSE, DEAD = range(9)
+
+
+def decode_text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def parse_header_lines(lines: list[bytes]) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
+    for line in lines:
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding
+            name, value = headers[-1]
+            headers[-1] = (name, f"{value} {decode_text(line.strip())}")
+            continue
+        name, sep, value = line.partition(b":")
+        if not sep:
+            continue
+        headers.append((decode_text(name.strip()), decode_text(value.strip())))
+    return headers
+
+
+def header_value(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+class HttpExchange:
+    """One request and, when the capture holds it, its response."""
+
+    __slots__ = ("ts", "method", "target", "version", "headers", "body", "body_size", "request_done", "notes",
+                 "status", "response_headers", "response_head", "response_size", "response_done")
+
+    def __init__(self, ts: float, method: str, target: str, version: str, headers: list[tuple[str, str]]) -> None:
+        self.ts = ts
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.body = bytearray()
+        self.body_size = 0
+        self.request_done = False
+        self.notes: list[str] = []
+        self.status: int | None = None
+        self.response_headers: list[tuple[str, str]] = []
+        self.response_head = bytearray()
+        self.response_size: int | None = None
+        self.response_done = False
+
+    def add_body(self, chunk: bytes | bytearray | memoryview) -> None:
+        room = REQUEST_BODY_CAP - len(self.body)
+        if room > 0:
+            self.body += chunk[:room] if len(chunk) > room else chunk
+            if len(chunk) > room:
+                self.notes.append(f"request body truncated at {REQUEST_BODY_CAP} bytes")
+        self.body_size += len(chunk)
+
+    def add_response_body(self, chunk: bytes | bytearray | memoryview) -> None:
+        room = RESPONSE_HEAD_CAP - len(self.response_head)
+        if room > 0:
+            self.response_head += chunk[:room]
+        self.response_size = (self.response_size or 0) + len(chunk)
+
+
+class HttpConversation:
+    """Pairs the requests and responses of one connection and emits each exchange once both are done."""
+
+    def __init__(self, emit: Callable[[HttpExchange], None], clock: Callable[[], float]) -> None:
+        self.queue: deque[HttpExchange] = deque()
+        self.emit = emit
+        self.clock = clock
+        self.upgraded = False
+
+    def new_request(self, exchange: HttpExchange) -> None:
+        self.queue.append(exchange)
+        if len(self.queue) > MAX_QUEUED:
+            self.emit(self.queue.popleft())
+
+    def pair_response(self) -> HttpExchange | None:
+        for exchange in self.queue:
+            if exchange.status is None:
+                return exchange
+        return None
+
+    def settle(self) -> None:
+        queue = self.queue
+        while queue and queue[0].request_done and queue[0].response_done:
+            self.emit(queue.popleft())
+
+    def finish(self) -> None:
+        while self.queue:
+            self.emit(self.queue.popleft())
+
+
+class Http1Parser:
+    """Parses one direction (requests when ``is_request``, responses otherwise) of an HTTP/1.x connection."""
+
+    __slots__ = ("conv", "is_request", "buf", "state", "msg", "remaining", "junk", "chunked")
+
+    def __init__(self, conv: HttpConversation, is_request: bool) -> None:
+        self.conv = conv
+        self.is_request = is_request
+        self.buf = bytearray()
+        self.state = SYNC
+        self.msg: HttpExchange | None = None
+        self.remaining = 0
+        self.junk = 0
+        self.chunked = False
+
+    # stream input ---------------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        state = self.state
+        if state == DEAD:
+            return
+        if not self.buf and (state == BODY_LEN or state == CHUNK_DATA) and len(data) <= self.remaining:
+            self._body(data)
+            self.remaining -= len(data)
+            if self.remaining == 0:
+                self._end_of_data()
+            return
+        if state == BODY_CLOSE:
+            self._body(data)
+            return
+        self.buf += data
+        self._run()
+
+    def gap(self, missing: int) -> None:
+        state = self.state
+        if state == DEAD:
+            return
+        msg = self.msg
+        self.buf.clear()
+        if msg is not None and state in (BODY_LEN, CHUNK_DATA) and missing <= self.remaining:
+            self.remaining -= missing
+            self._note(f"capture gap: {missing} bytes of the {'request' if self.is_request else 'response'} body missing")
+            if not self.is_request:
+                msg.response_size = (msg.response_size or 0) + missing
+            else:
+                msg.body_size += missing
+            if self.remaining == 0:
+                self._end_of_data()
+            return
+        if msg is not None and state == BODY_CLOSE:
+            self._note(f"capture gap: {missing} bytes of the response body missing")
+            msg.response_size = (msg.response_size or 0) + missing
+            return
+        if msg is not None:
+            self._note(f"capture gap: {missing} bytes missing, message incomplete")
+            self._done()
+        self.state = SYNC
+
+    def finish(self) -> None:
+        """The connection ended (FIN, RST, idle timeout, end of capture)."""
+        if self.msg is not None:
+            if self.state == BODY_CLOSE:
+                self._done()
+            elif self.state != SYNC and self.state != HEAD:
+                self._note("connection ended before the end of the "
+                           f"{'request' if self.is_request else 'response'} body")
+                self._done()
+        self.state = DEAD
+        self.buf.clear()
+
+    # internals ------------------------------------------------------------------------------------------
+
+    def _note(self, text: str) -> None:
+        if self.msg is not None:
+            self.msg.notes.append(text)
+
+    def _body(self, chunk: bytes | bytearray) -> None:
+        msg = self.msg
+        if msg is None:
+            return
+        if self.is_request:
+            msg.add_body(chunk)
+        else:
+            msg.add_response_body(chunk)
+
+    def _end_of_data(self) -> None:
+        if self.chunked:
+            self.state = CHUNK_CRLF
+            if self.buf:
+                self._run()
+        else:
+            self._done()
+
+    def _done(self) -> None:
+        msg = self.msg
+        self.msg = None
+        self.state = HEAD
+        self.chunked = False
+        if msg is None:
+            return
+        if self.is_request:
+            msg.request_done = True
+        else:
+            msg.response_done = True
+            if msg.response_size is None:
+                msg.response_size = 0
+        self.conv.settle()
+
+    def _sync(self) -> bool:
+        """Skip to the next request (or status) line. Messages are not always preceded by a line break
+        (a body ends, the next request starts), so any position counts."""
+        buf = self.buf
+        m = (REQUEST_LINE if self.is_request else STATUS_LINE).search(buf)
+        if m is None:
+            keep = 64
+            if len(buf) > keep:
+                self.junk += len(buf) - keep
+                del buf[:-keep]
+            return False
+        self.junk += m.start()
+        del buf[:m.start()]
+        self.state = HEAD
+        return True
+
+    def _run(self) -> None:
+        buf = self.buf
+        while buf:
+            state = self.state
+            if state == SYNC:
+                if not self._sync():
+                    return
+            elif state == HEAD:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buf) > HEAD_CAP or (len(buf) >= 10 and not self._plausible_start()):
+                        self.state = SYNC
+                        del buf[:1]
+                        continue
+                    return
+                head = bytes(buf[:end])
+                del buf[:end + 4]
+                if not self._head(head):
+                    self.state = SYNC
+            elif state == BODY_LEN or state == CHUNK_DATA:
+                n = min(len(buf), self.remaining)
+                self._body(buf[:n])
+                del buf[:n]
+                self.remaining -= n
+                if self.remaining == 0:
+                    self._end_of_data()
+            elif state == CHUNK_SIZE:
+                nl = buf.find(b"\n")
+                if nl < 0:
+                    if len(buf) > 1024:
+                        self._bad_chunk()
+                    return
+                line = bytes(buf[:nl]).split(b";", 1)[0].strip()
+                del buf[:nl + 1]
+                try:
+                    size = int(line, 16)
+                except ValueError:
+                    self._bad_chunk()
+                    continue
+                if size == 0:
+                    self.state = TRAILER
+                else:
+                    self.remaining = size
+                    self.state = CHUNK_DATA
+            elif state == CHUNK_CRLF:
+                if buf[:2] == b"\r\n":
+                    del buf[:2]
+                elif buf[:1] == b"\n":
+                    del buf[:1]
+                elif len(buf) < 2 and buf[:1] == b"\r":
+                    return
+                self.state = CHUNK_SIZE
+            elif state == TRAILER:
+                nl = buf.find(b"\n")
+                if nl < 0:
+                    if len(buf) > HEAD_CAP:
+                        self._done()
+                    return
+                line = bytes(buf[:nl]).strip()
+                del buf[:nl + 1]
+                if not line:
+                    self._done()
+            elif state == BODY_CLOSE:
+                self._body(buf)
+                buf.clear()
+            else:  # DEAD
+                buf.clear()
+                return
+
+    def _plausible_start(self) -> bool:
+        head = bytes(self.buf[:10])
+        if self.is_request:
+            return METHOD_START.match(head) is not None
+        return head.startswith(b"HTTP/1.")
+
+    def _bad_chunk(self) -> None:
+        self._note("malformed chunked encoding")
+        self._done()
+        self.state = SYNC
+
+    def _head(self, head: bytes) -> bool:
+        lines = head.split(b"\r\n")
+        first = lines[0]
+        if self.is_request:
+            m = REQUEST_LINE.match(first + b"\r\n")
+            if m is None:
+                self.junk += len(head) + 4
+                return False
+            method, target, version = first.split(b" ")
+            headers = parse_header_lines(lines[1:])
+            msg = HttpExchange(self.conv.clock(), method.decode("ascii"), decode_text(target),
+                               version.decode("ascii"), headers)
+            self.msg = msg
+            self.conv.new_request(msg)
+            te = header_value(headers, "transfer-encoding")
+            cl = header_value(headers, "content-length")
+            if te is not None and "chunked" in te.lower():
+                self.chunked = True
+                self.state = CHUNK_SIZE
+            elif cl is not None:
+                length = _content_length(cl)
+                if length is None:
+                    self._note(f"invalid Content-Length {cl[:40]!r}")
+                    self._done()
+                    return True
+                self.remaining = length
+                self.state = BODY_LEN
+                if length == 0:
+                    self._done()
+            else:
+                self._done()
+            return True
+        m = STATUS_LINE.match(first + b"\r\n")
+        if m is None:
+            self.junk += len(head) + 4
+            return False
+        status = int(first[9:12])
+        headers = parse_header_lines(lines[1:])
+        if 100 <= status < 200 and status != 101:
+            self.state = HEAD  # interim response (100-continue, 103 early hints): the final one follows
+            return True
+        msg = self.conv.pair_response()
+        if msg is None:  # a response whose request the capture did not hold: parsed, never emitted
+            msg = HttpExchange(self.conv.clock(), "", "", "", [])
+        msg.status = status
+        msg.response_headers = headers
+        self.msg = msg
+        if status == 101:
+            self.conv.upgraded = True
+            self._done()
+            self.state = DEAD
+            return True
+        te = header_value(headers, "transfer-encoding")
+        cl = header_value(headers, "content-length")
+        if msg.method == "HEAD" or status in (204, 304) or (msg.method == "CONNECT" and 200 <= status < 300):
+            self._done()
+        elif te is not None and "chunked" in te.lower():
+            self.chunked = True
+            self.state = CHUNK_SIZE
+        elif cl is not None and _content_length(cl) is not None:
+            self.remaining = _content_length(cl) or 0
+            self.state = BODY_LEN
+            if self.remaining == 0:
+                self._done()
+        else:
+            self.state = BODY_CLOSE
+        return True
+
+
+def _content_length(value: str) -> int | None:
+    value = value.split(",")[0].strip()
+    if not value.isdigit():
+        return None
+    return int(value)

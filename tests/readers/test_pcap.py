@@ -1,0 +1,407 @@
+"""Golden observations for captures written by the synth module, one test per capture case."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import pytest
+
+from flowaudit.core.model import ObservationKind
+from flowaudit.readers.capture.link import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+    LINKTYPE_RAW_12,
+    LINKTYPE_RAW_14,
+)
+from flowaudit.readers.capture_synth import (
+    DnsQuery,
+    HttpExchange,
+    SynthPacket,
+    TlsHello,
+    build_packets,
+    merge,
+    write_capture,
+    write_packets,
+)
+from flowaudit.readers.pcap import CaptureError, CaptureStats, is_capture, read_capture
+
+T0 = 1_700_000_000.0
+CLIENT = "10.0.0.2"
+SERVER = "203.0.113.7"
+
+
+def post(ts: float = T0, **kw) -> HttpExchange:
+    base = dict(ts=ts, client=CLIENT, server=SERVER, host="log.example.com", method="POST",
+                path="/v1/collect?app=demo", headers=[("Content-Type", "application/json")],
+                body=b'{"imei":"490154203237518","event":"start"}', response_status=200,
+                response_headers=[("Content-Type", "text/plain")], response_body=b"accepted")
+    base.update(kw)
+    return HttpExchange(**base)
+
+
+def get(path: str, ts: float = T0, **kw) -> HttpExchange:
+    base = dict(ts=ts, client=CLIENT, server=SERVER, host="cdn.example.com", method="GET", path=path,
+                response_body=b"<html>" + path.encode() + b"</html>")
+    base.update(kw)
+    return HttpExchange(**base)
+
+
+def summary(path: Path, **kw) -> tuple[list[tuple], CaptureStats]:
+    stats = CaptureStats()
+    rows = []
+    for obs in read_capture(path, stats=stats, **kw):
+        rows.append((obs.kind.value, obs.method, obs.url, obs.body, obs.status, obs.response_head, obs.error))
+    return rows, stats
+
+
+POST_ROW = ("request", "POST", "http://log.example.com/v1/collect?app=demo",
+            b'{"imei":"490154203237518","event":"start"}', 200, b"accepted", None)
+
+
+def test_is_capture_magics() -> None:
+    assert is_capture(b"\xd4\xc3\xb2\xa1....")
+    assert is_capture(b"\xa1\xb2\xc3\xd4")
+    assert is_capture(b"\x4d\x3c\xb2\xa1")
+    assert is_capture(b"\x0a\x0d\x0d\x0a\x1c\x00")
+    assert not is_capture(b"PK\x03\x04")
+    assert not is_capture(b"")
+
+
+@pytest.mark.parametrize("linktype", [LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW,
+                                      LINKTYPE_RAW_12, LINKTYPE_RAW_14, LINKTYPE_NULL, LINKTYPE_LOOP])
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_link_types(tmp_path: Path, linktype: int, fmt: str) -> None:
+    path = tmp_path / f"link{linktype}.{fmt}"
+    write_capture(path, [post()], fmt=fmt, linktype=linktype)
+    rows, stats = summary(path)
+    assert rows == [POST_ROW]
+    assert stats.flows == 1 and stats.observations == 1 and stats.warnings == []
+    assert stats.packets == 10
+
+
+def test_vlan_tagged_ethernet(tmp_path: Path) -> None:
+    path = tmp_path / "vlan.pcap"
+    write_capture(path, [post()], vlan=42)
+    assert summary(path)[0] == [POST_ROW]
+
+
+def test_ipv6(tmp_path: Path) -> None:
+    path = tmp_path / "v6.pcapng"
+    write_capture(path, [post(client="2001:db8::2", server="[2001:db8::7]:8080")], fmt="pcapng")
+    rows, _ = summary(path)
+    assert rows == [("request", "POST", "http://log.example.com:8080/v1/collect?app=demo", POST_ROW[3], 200,
+                     b"accepted", None)]
+    obs = next(read_capture(path))
+    assert obs.client_ip == "2001:db8::2" and obs.server_ip == "2001:db8::7" and obs.port == 8080
+
+
+def test_pcap_nanosecond_and_big_endian(tmp_path: Path) -> None:
+    for nano, endian in ((True, "<"), (False, ">"), (True, ">")):
+        path = tmp_path / f"n{nano}{endian == '>'}.pcap"
+        write_packets(path, build_packets([post(ts=T0 + 0.123456)]), nano=nano, endianness=endian)
+        obs = list(read_capture(path))
+        assert len(obs) == 1
+        assert obs[0].ts == pytest.approx(T0 + 0.123456 + 3 * 0.0002, abs=1e-6)
+
+
+def test_pcapng_multiple_interfaces_of_different_link_types(tmp_path: Path) -> None:
+    eth = build_packets([post(ts=T0)], linktype=LINKTYPE_ETHERNET, iface="wlan0")
+    raw = build_packets([get("/img.png", ts=T0 + 0.001, client="10.8.0.2")], linktype=LINKTYPE_RAW, iface="tun0")
+    sll = build_packets([DnsQuery(ts=T0 + 0.002, client="10.0.0.2", name="Tracker.Example.NET")],
+                        linktype=LINKTYPE_LINUX_SLL2, iface="any")
+    path = tmp_path / "multi.pcapng"
+    write_packets(path, merge(eth, raw, sll), fmt="pcapng")
+    rows, stats = summary(path)
+    assert sorted(r[:3] for r in rows) == [
+        ("dns", None, "tracker.example.net"),
+        ("request", "GET", "http://cdn.example.com/img.png"),
+        ("request", "POST", "http://log.example.com/v1/collect?app=demo"),
+    ]
+    assert stats.flows == 2 and stats.warnings == []
+
+
+def _data_packets(packets: list[SynthPacket], from_client: bool = True) -> list[int]:
+    return [i for i, p in enumerate(packets) if p.payload and p.from_client == from_client]
+
+
+def test_out_of_order_segments(tmp_path: Path) -> None:
+    body = bytes(range(256)) * 40
+    packets = build_packets([post(body=body)], mss=500)
+    idx = _data_packets(packets)
+    assert len(idx) >= 5
+    order = list(range(len(packets)))
+    order[idx[1]], order[idx[3]] = order[idx[3]], order[idx[1]]
+    path = tmp_path / "ooo.pcap"
+    write_packets(path, [packets[i] for i in order])
+    rows, stats = summary(path)
+    assert [(r[1], r[3], r[4]) for r in rows] == [("POST", body, 200)]
+    assert stats.gaps == 0
+
+
+def test_retransmitted_segments(tmp_path: Path) -> None:
+    body = b"A" * 3000
+    packets = build_packets([post(body=body)], mss=700)
+    idx = _data_packets(packets)
+    packets = packets[:idx[2] + 1] + [packets[idx[1]], packets[idx[2]]] + packets[idx[2] + 1:]
+    path = tmp_path / "retrans.pcap"
+    write_packets(path, packets)
+    rows, stats = summary(path)
+    assert [(r[1], r[3], r[6]) for r in rows] == [("POST", body, None)]
+    assert stats.gaps == 0
+
+
+def test_overlapping_segments(tmp_path: Path) -> None:
+    """A retransmission that re-segments: a segment covering the end of one and the start of the next."""
+    from flowaudit.readers.capture_synth import _ip, _tcp, frame
+
+    body = bytes(i % 251 for i in range(2000))
+    packets = build_packets([post(body=body)], mss=600)
+    idx = _data_packets(packets)
+    first, second = packets[idx[0]], packets[idx[1]]
+    stream = b"".join(bytes(p.frame[14 + 40:]) for p in (packets[i] for i in idx))
+    overlap_start = first.seq + 300
+    data = stream[300:300 + 600]
+    seg = _tcp(bytes([10, 0, 0, 2]), bytes([203, 0, 113, 7]), int.from_bytes(first.frame[34:36], "big"), 80,
+               overlap_start, 0, 0x18, data)
+    ip = _ip(bytes([10, 0, 0, 2]), bytes([203, 0, 113, 7]), 6, seg)
+    overlapping = SynthPacket(second.ts, frame(LINKTYPE_ETHERNET, ip, 4), LINKTYPE_ETHERNET, "eth0", 1, True,
+                              overlap_start, len(data))
+    # the original second segment is lost; the overlapping retransmission covers part of it, then the rest
+    packets = packets[:idx[1]] + [overlapping] + packets[idx[1]:]
+    path = tmp_path / "overlap.pcap"
+    write_packets(path, packets)
+    rows, stats = summary(path)
+    assert [(r[1], r[3]) for r in rows] == [("POST", body)]
+    assert stats.gaps == 0
+
+
+def test_missing_segment_is_a_gap_not_a_crash(tmp_path: Path) -> None:
+    body = b"B" * 4000
+    packets = build_packets([post(body=body, connection="c"),
+                             get("/after-gap", ts=T0 + 1, connection="c", host="log.example.com")], mss=1000)
+    idx = _data_packets(packets)
+    lost = packets.pop(idx[2])
+    path = tmp_path / "gap.pcap"
+    write_packets(path, packets)
+    rows, stats = summary(path)
+    assert stats.gaps == 1
+    assert any("gap" in w for w in stats.warnings)
+    assert len(rows) == 2
+    first, second = rows
+    assert first[1] == "POST" and first[4] == 200
+    assert first[6] == "capture gap: 1000 bytes of the request body missing"
+    assert first[3] == b"B" * (len(body) - lost.payload)
+    assert second[:3] == ("request", "GET", "http://log.example.com/after-gap") and second[6] is None
+
+
+def test_capture_starting_mid_stream(tmp_path: Path) -> None:
+    exchanges = [post(connection="k"), get("/second", ts=T0 + 1, connection="k", host="log.example.com"),
+                 get("/third", ts=T0 + 2, connection="k", host="log.example.com")]
+    packets = build_packets(exchanges, mss=20)
+    idx = _data_packets(packets)
+    # the capture starts in the middle of the first request's head: no SYN, no request line
+    start = idx[3]
+    path = tmp_path / "midstream.pcap"
+    write_packets(path, packets[start:])
+    rows, stats = summary(path)
+    assert [r[2] for r in rows] == ["http://log.example.com/second", "http://log.example.com/third"]
+    assert [r[4] for r in rows] == [200, 200]
+    assert stats.flows == 1
+
+
+def test_pipelined_requests(tmp_path: Path) -> None:
+    exchanges = [get(f"/p{i}", ts=T0 + i * 0.01, connection="pipe", pipelined=True) for i in range(5)]
+    path = tmp_path / "pipelined.pcap"
+    write_capture(path, exchanges)
+    rows, _ = summary(path)
+    assert [(r[2], r[4], r[5]) for r in rows] == [
+        (f"http://cdn.example.com/p{i}", 200, f"<html>/p{i}</html>".encode()) for i in range(5)]
+
+
+def test_keep_alive_connection(tmp_path: Path) -> None:
+    exchanges = [post(connection="ka"), get("/k1", ts=T0 + 1, connection="ka", response_status=404,
+                                            response_body=b"missing"),
+                 get("/k2", ts=T0 + 2, connection="ka", method="HEAD", response_body=b"")]
+    path = tmp_path / "keepalive.pcap"
+    write_capture(path, exchanges)
+    rows, stats = summary(path)
+    assert [(r[1], r[2], r[4], r[5]) for r in rows] == [
+        ("POST", "http://log.example.com/v1/collect?app=demo", 200, b"accepted"),
+        ("GET", "http://cdn.example.com/k1", 404, b"missing"),
+        ("HEAD", "http://cdn.example.com/k2", 200, b""),
+    ]
+    assert stats.flows == 1
+
+
+def test_chunked_request_and_response(tmp_path: Path) -> None:
+    body = b'{"idfa":"' + b"0123456789" * 50 + b'"}'
+    payload = b"R" * 2500
+    path = tmp_path / "chunked.pcap"
+    write_capture(path, [post(body=body, chunked=True, chunk_size=37, response_chunked=True,
+                              response_body=payload)], mss=200)
+    rows, _ = summary(path)
+    obs = next(read_capture(path))
+    assert rows[0][3] == body
+    assert obs.header("Transfer-Encoding") == "chunked"
+    assert obs.response_head == payload[:512] and obs.response_size == len(payload)
+
+
+def test_gzip_body_is_kept_compressed(tmp_path: Path) -> None:
+    raw = b'{"android_id":"9774d56d682e549c"}' * 20
+    compressed = gzip.compress(raw)
+    path = tmp_path / "gzip.pcap"
+    write_capture(path, [post(body=compressed, headers=[("Content-Encoding", "gzip")])])
+    obs = next(read_capture(path))
+    assert obs.body == compressed and gzip.decompress(obs.body) == raw
+    assert obs.header("content-encoding") == "gzip"
+
+
+def test_expect_100_continue(tmp_path: Path) -> None:
+    path = tmp_path / "continue.pcap"
+    write_capture(path, [post(expect_continue=True, connection="c"),
+                         get("/next", ts=T0 + 1, connection="c")])
+    rows, _ = summary(path)
+    assert [(r[1], r[3] if r[1] == "POST" else None, r[4], r[5]) for r in rows] == [
+        ("POST", POST_ROW[3], 200, b"accepted"), ("GET", None, 200, b"<html>/next</html>")]
+
+
+def test_dns_queries(tmp_path: Path) -> None:
+    path = tmp_path / "dns.pcap"
+    write_capture(path, [DnsQuery(T0, CLIENT, "a.umeng.com"), DnsQuery(T0 + 0.1, CLIENT, "a.umeng.com", qtype=28),
+                         DnsQuery(T0 + 5, CLIENT, "a.umeng.com"), DnsQuery(T0 + 6, "2001:db8::5", "sdk.jpush.cn",
+                                                                           server="2001:4860:4860::8888")])
+    rows, _ = summary(path)
+    assert [(r[0], r[2]) for r in rows] == [("dns", "a.umeng.com"), ("dns", "a.umeng.com"), ("dns", "sdk.jpush.cn")]
+
+
+def test_tls_client_hello_sni(tmp_path: Path) -> None:
+    path = tmp_path / "sni.pcap"
+    write_capture(path, [TlsHello(T0, CLIENT, "198.51.100.9", "api.mobads.baidu.com"),
+                         TlsHello(T0 + 1, CLIENT, "198.51.100.10", None)])
+    stats = CaptureStats()
+    obs = list(read_capture(path, stats=stats))
+    assert [(o.kind, o.host, o.tls, o.error) for o in obs] == [
+        (ObservationKind.TLS_SNI, "api.mobads.baidu.com", True, None),
+        (ObservationKind.TLS_SNI, "198.51.100.10", True, "ClientHello without server name")]
+    assert stats.undecryptable_tls == 2
+
+
+def test_client_hello_split_across_segments(tmp_path: Path) -> None:
+    path = tmp_path / "sni-split.pcap"
+    write_capture(path, [TlsHello(T0, CLIENT, "198.51.100.9", "open.e.kuaishou.com")], mss=60)
+    assert [o.host for o in read_capture(path)] == ["open.e.kuaishou.com"]
+
+
+def test_snaplen_truncated_packets(tmp_path: Path) -> None:
+    body = b"C" * 3000
+    path = tmp_path / "snaplen.pcap"
+    write_capture(path, [post(body=body), get("/small", ts=T0 + 1)], snaplen=400)
+    rows, stats = summary(path)
+    assert stats.truncated_packets == 2
+    assert any("snaplen" in w for w in stats.warnings)
+    post_row = next(r for r in rows if r[1] == "POST")
+    assert "gap" in post_row[6]
+    assert any(r[2] == "http://cdn.example.com/small" and r[6] is None for r in rows)
+
+
+def test_truncated_file_yields_complete_flows_and_warns(tmp_path: Path) -> None:
+    path = tmp_path / "full.pcap"
+    write_capture(path, [post(), get("/later", ts=T0 + 10, body=b"")])
+    data = path.read_bytes()
+    for cut in (len(data) - 7, len(data) - 60):
+        cut_path = tmp_path / f"cut{cut}.pcap"
+        cut_path.write_bytes(data[:cut])
+        rows, stats = summary(cut_path)
+        assert rows[0] == POST_ROW
+        assert any("truncated" in w for w in stats.warnings), stats.warnings
+    ng = tmp_path / "full.pcapng"
+    write_capture(ng, [post(), get("/later", ts=T0 + 10)], fmt="pcapng")
+    data = ng.read_bytes()
+    (tmp_path / "cut.pcapng").write_bytes(data[:-30])
+    rows, stats = summary(tmp_path / "cut.pcapng")
+    assert rows[0] == POST_ROW and any("truncated" in w for w in stats.warnings)
+
+
+def test_garbage_and_unreadable_files(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pcap"
+    garbage.write_bytes(os.urandom(4000))
+    with pytest.raises(CaptureError, match="not a pcap or pcapng capture"):
+        list(read_capture(garbage))
+    header_only = tmp_path / "short.pcap"
+    header_only.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00")
+    with pytest.raises(CaptureError, match="malformed capture header"):
+        list(read_capture(header_only))
+    with pytest.raises(CaptureError, match="cannot read"):
+        list(read_capture(tmp_path / "missing.pcap"))
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    with pytest.raises(CaptureError):
+        list(read_capture(empty))
+
+
+def test_unknown_link_type_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    packets = build_packets([post()])
+    odd = [SynthPacket(p.ts, p.frame, 147, "usb0") for p in build_packets([get("/x")])]
+    path = tmp_path / "unknown.pcapng"
+    write_packets(path, merge(packets, odd), fmt="pcapng")
+    rows, stats = summary(path)
+    assert rows == [POST_ROW]
+    assert stats.warnings == ["unknown.pcapng: skipped 10 packet(s) of unsupported link type 147"]
+    pcap_path = tmp_path / "unknown.pcap"
+    write_packets(pcap_path, odd, linktype=147)
+    rows, stats = summary(pcap_path)
+    assert rows == [] and "unsupported link type 147" in stats.warnings[0]
+
+
+def test_idle_connections_are_flushed(tmp_path: Path) -> None:
+    """A request whose connection never closes is emitted once idle past the timeout, not at the end."""
+    packets = build_packets([post(connection="idle")])
+    fin = [i for i, p in enumerate(packets) if p.frame[47] & 0x01]
+    packets = [p for i, p in enumerate(packets) if i not in fin and i < fin[0]]
+    later = build_packets([DnsQuery(T0 + 500 + i, CLIENT, f"n{i}.example.com") for i in range(5000)])
+    path = tmp_path / "idle.pcap"
+    write_packets(path, packets + later)
+    kinds = [o.kind for o in read_capture(path, idle_timeout=60)]
+    assert kinds.index(ObservationKind.REQUEST) < 4500
+
+
+def test_request_without_response(tmp_path: Path) -> None:
+    packets = build_packets([post()])
+    packets = [p for p in packets if p.from_client]
+    path = tmp_path / "noresp.pcap"
+    write_packets(path, packets)
+    rows, _ = summary(path)
+    assert rows == [POST_ROW[:4] + (None, b"", None)]
+
+
+def test_big_body_is_capped(tmp_path: Path) -> None:
+    from flowaudit.readers.capture import http1
+
+    body = os.urandom(1 << 20)
+    path = tmp_path / "big.pcap"
+    write_capture(path, [post(body=body)], mss=16000)
+    cap = http1.REQUEST_BODY_CAP
+    http1.REQUEST_BODY_CAP = 100_000
+    try:
+        obs = next(read_capture(path))
+    finally:
+        http1.REQUEST_BODY_CAP = cap
+    assert obs.body == body[:100_000] and obs.body_size == len(body)
+    assert "truncated at 100000" in obs.error
+
+
+def test_pcap_header_claims_huge_packet(tmp_path: Path) -> None:
+    path = tmp_path / "huge.pcap"
+    write_capture(path, [post()])
+    data = bytearray(path.read_bytes())
+    data += struct.pack("<IIII", int(T0) + 9, 0, 0x7FFFFFF0, 0x7FFFFFF0) + b"\0" * 100
+    path.write_bytes(bytes(data))
+    rows, stats = summary(path)
+    assert rows == [POST_ROW] and any("truncated" in w for w in stats.warnings)
