@@ -1,8 +1,17 @@
-"""Device profile: values the tester knows are on the device (honey values), keyed by taxonomy id."""
+"""Device profile: values the tester knows are on the device (honey values), keyed by taxonomy id.
+
+Every value is expanded once into the forms apps send it in (plain, case-folded, without separators, +86
+forms of phone numbers, MD5/SHA1/SHA256 hex in both cases, base64 of the raw digests and of the hex, base64
+of the value itself), so that matching a decoded field is a dictionary lookup per token, never a loop over
+values and variants.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from flowaudit.core.taxonomy import TYPE_IDS
@@ -12,9 +21,142 @@ class ProfileError(ValueError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileHit:
+    type: str
+    value: str          # the profile value (as the tester wrote it)
+    form: str           # plain, casefold, compact, md5, sha1-b64, plain-b64...
+    token: str          # what was found in the request
+
+
+_SEPARATORS = re.compile(r"[\s:\-_.()+/]")
+# Tokens inside longer strings: identifiers, hex, base64 and base64url runs, with : and - kept so that MACs
+# and UUIDs stay whole.
+_TOKEN = re.compile(r"[0-9A-Za-z+/=_:\-]{6,}")
+_MIN_SUBSTRING = 6          # shorter values only match a whole field, never a piece of a longer string
+_HASHES = (("md5", hashlib.md5), ("sha1", hashlib.sha1), ("sha256", hashlib.sha256))
+
+
+def _b64_forms(raw: bytes) -> set[str]:
+    std = base64.b64encode(raw).decode()
+    url = base64.urlsafe_b64encode(raw).decode()
+    return {std, std.rstrip("="), url, url.rstrip("=")}
+
+
+def compact(value: str) -> str:
+    return _SEPARATORS.sub("", value)
+
+
+def value_forms(type_id: str, value: str) -> list[tuple[str, str]]:
+    """The textual forms of one value before hashing: (label, text)."""
+    forms: dict[str, str] = {}
+    plain = value.strip()
+    candidates = [("plain", plain), ("lower", plain.lower()), ("upper", plain.upper()),
+                  ("compact", compact(plain)), ("compact-lower", compact(plain).lower()),
+                  ("compact-upper", compact(plain).upper())]
+    if type_id == "phone_number":
+        digits = compact(plain).lstrip("+")
+        if digits.startswith("0086"):
+            digits = digits[4:]
+        elif digits.startswith("86") and len(digits) == 13:
+            digits = digits[2:]
+        candidates += [("national", digits), ("intl", "86" + digits), ("intl-plus", "+86" + digits),
+                       ("intl-space", f"+86 {digits}")]
+    if type_id in ("mac_address", "bluetooth_mac", "wifi_bssid"):
+        bare = compact(plain).lower()
+        if len(bare) == 12:
+            pairs = [bare[i:i + 2] for i in range(0, 12, 2)]
+            candidates += [("colon", ":".join(pairs)), ("colon-upper", ":".join(pairs).upper()),
+                           ("dash", "-".join(pairs)), ("dash-upper", "-".join(pairs).upper())]
+    for label, text in candidates:
+        if text and text not in forms.values():
+            forms[label] = text
+    return [(label, text) for label, text in forms.items()]
+
+
+@dataclass(slots=True)
+class ProfileIndex:
+    """Lookup tables built once from a profile."""
+
+    exact: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)    # case-sensitive (base64)
+    folded: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)   # keys lower-cased
+    phrases: list[tuple[str, str, str]] = field(default_factory=list)             # values with spaces/CJK
+    phrase_pattern: re.Pattern[str] | None = None
+    min_len: int = 1
+
+    def _add(self, table: dict[str, list[tuple[str, str, str]]], key: str, entry: tuple[str, str, str]) -> None:
+        bucket = table.setdefault(key, [])
+        if entry[:2] not in {e[:2] for e in bucket}:
+            bucket.append(entry)
+
+    @classmethod
+    def build(cls, values: Mapping[str, list[str]]) -> ProfileIndex:
+        index = cls()
+        for type_id, items in values.items():
+            for value in items:
+                for label, text in value_forms(type_id, value):
+                    index._add(index.folded, text.lower(), (type_id, value, "plain" if label == "plain" else label))
+                    raw = text.encode("utf-8")
+                    for b64 in _b64_forms(raw):
+                        index._add(index.exact, b64, (type_id, value, "plain-b64"))
+                    for name, algorithm in _HASHES:
+                        digest = algorithm(raw).digest()
+                        hexdigest = digest.hex()
+                        index._add(index.folded, hexdigest, (type_id, value, name))
+                        for b64 in _b64_forms(digest):
+                            index._add(index.exact, b64, (type_id, value, f"{name}-b64"))
+                        for hex_form in (hexdigest, hexdigest.upper()):
+                            for b64 in _b64_forms(hex_form.encode()):
+                                index._add(index.exact, b64, (type_id, value, f"{name}-hex-b64"))
+                if not _TOKEN.fullmatch(value.strip()) and len(value.strip()) >= 2:
+                    index.phrases.append((type_id, value, value.strip()))
+        if index.phrases:
+            alternatives = sorted({re.escape(p[2]) for p in index.phrases}, key=len, reverse=True)
+            index.phrase_pattern = re.compile("|".join(alternatives), re.IGNORECASE)
+        return index
+
+    def lookup(self, token: str) -> list[ProfileHit]:
+        hits = [ProfileHit(t, v, f, token) for t, v, f in self.exact.get(token, ())]
+        folded = self.folded.get(token.lower())
+        if folded is None and len(token) >= 6:
+            folded = self.folded.get(compact(token).lower())
+        if folded:
+            hits.extend(ProfileHit(t, v, f, token) for t, v, f in folded)
+        return hits
+
+    def search(self, text: str) -> Iterator[ProfileHit]:
+        """Every profile value in ``text``: the whole text, then its tokens, then multi-word values."""
+        whole = self.lookup(text)
+        if whole:
+            yield from whole
+            return
+        if len(text) > _MIN_SUBSTRING:
+            seen: set[str] = set()
+            for token in _TOKEN.findall(text):
+                if token in seen or token == text:
+                    continue
+                seen.add(token)
+                found = self.lookup(token)
+                if not found and (":" in token or "-" in token or "=" in token):
+                    for part in re.split(r"[:\-=]", token):
+                        if len(part) >= _MIN_SUBSTRING and part not in seen:
+                            seen.add(part)
+                            found.extend(self.lookup(part))
+                for hit in found:
+                    if len(hit.value) >= _MIN_SUBSTRING or hit.form not in ("plain", "lower", "upper"):
+                        yield hit
+        if self.phrase_pattern is not None:
+            for match in self.phrase_pattern.finditer(text):
+                found_text = match.group(0).lower()
+                for type_id, value, phrase in self.phrases:
+                    if phrase.lower() == found_text:
+                        yield ProfileHit(type_id, value, "plain", match.group(0))
+
+
 @dataclass(slots=True)
 class DeviceProfile:
     values: dict[str, list[str]] = field(default_factory=dict)
+    _index: ProfileIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_mapping(cls, data: object) -> DeviceProfile:
@@ -32,3 +174,22 @@ class DeviceProfile:
 
     def to_mapping(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.values.items()}
+
+    @property
+    def index(self) -> ProfileIndex:
+        """The precomputed variant tables (built on first use, rebuilt if ``values`` was replaced)."""
+        if self._index is None:
+            self._index = ProfileIndex.build(self.values)
+        return self._index
+
+    def invalidate(self) -> None:
+        self._index = None
+
+    def match(self, text: str) -> list[ProfileHit]:
+        """Profile values found in one decoded field value."""
+        if not self.values or not text:
+            return []
+        return list(self.index.search(text))
+
+    def __bool__(self) -> bool:
+        return any(self.values.values())
