@@ -18,8 +18,8 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 CSRF_COOKIE = "flowaudit_csrf"
 CSRF_HEADER = "x-csrf-token"
-TOKEN_COOKIE = "flowaudit_token"
-TOKEN_SETTING = "dashboard_token_sha256"
+TOKEN_COOKIE = "flowaudit_token"  # noqa: S105 - a cookie name
+TOKEN_SETTING = "dashboard_token_sha256"  # noqa: S105 - a settings key
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
