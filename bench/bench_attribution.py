@@ -52,8 +52,8 @@ def synthetic_copies(signatures: list[Signature], copies: int) -> list[Signature
                     rule["headers"] = {f"{k}-{tag}": v for k, v in rule["headers"].items()}
                     if rule["path"]:
                         rule["path"] = f"/{tag}{rule['path']}"
-                    if rule["path_regex"]:
-                        rule["path_regex"] = f"^/{tag}(?:{rule['path_regex']})"
+                    if rule["path_regex"] and rule["path_regex"].startswith("^/"):
+                        rule["path_regex"] = f"^/{tag}{rule['path_regex'][2:]}"
                     rule["query_keys"] = [f"{k}_{tag}" for k in rule["query_keys"]]
                     rule["query"] = {f"{k}_{tag}": v for k, v in rule["query"].items()}
                 rules.append(NetworkRule.model_validate(rule))

@@ -25,6 +25,7 @@ from flowaudit.core.signatures import (
     Collision,
     SignatureIndex,
     check_examples,
+    example_observation,
     find_collisions,
     lint_signature,
 )
@@ -217,6 +218,19 @@ def database_stats(signatures: list[Signature], exodus: dict[int, dict[str, Any]
         stats["exodus_with_network_signature"] = len(covered) + len(missing)
         stats["exodus_missing"] = sorted(missing)
     return stats
+
+
+def rules_without_examples(database: SignatureDatabase) -> list[tuple[str, int]]:
+    """(sdk id, rule position) of network rules that no ``match`` example of their file exercises."""
+    missing: list[tuple[str, int]] = []
+    for sig in database.signatures:
+        used: set[int] = set()
+        for example in sig.match:
+            attribution = database.index.attribute(example_observation(example))
+            if attribution is not None and attribution.sdk_id == sig.id:
+                used.add(int(attribution.rule.split("#", 1)[1].split(":", 1)[0]))
+        missing.extend((sig.id, position) for position in range(len(sig.network)) if position not in used)
+    return missing
 
 
 @lru_cache(maxsize=1)

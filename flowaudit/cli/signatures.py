@@ -156,7 +156,7 @@ def validate_command(directory: Path | None) -> None:
 def stats_command(directory: Path | None, exodus_path: Path | None, as_json: bool) -> None:
     """Counts: SDKs, SDKs with network rules, Chinese SDKs with network rules, per category, rules by kind,
     and Exodus coverage (with --exodus)."""
-    from flowaudit.signature_db import database_stats, load_exodus
+    from flowaudit.signature_db import database_stats, load_exodus, rules_without_examples
 
     database = _database(directory)
     exodus = None
@@ -166,6 +166,7 @@ def stats_command(directory: Path | None, exodus_path: Path | None, as_json: boo
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"unreadable Exodus file {exodus_path}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
     stats = database_stats(database.signatures, exodus)
+    stats["rules_without_match_example"] = len(rules_without_examples(database))
     stats["files_not_loaded"] = len(database.load_problems)
     if as_json:
         click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
@@ -176,6 +177,7 @@ def stats_command(directory: Path | None, exodus_path: Path | None, as_json: boo
     click.echo(f"Vendors:                            {stats['vendors']}")
     click.echo(f"Network rules:                      {stats['rules']}")
     click.echo("Rules by kind:                      " + ", ".join(f"{k} {v}" for k, v in stats["rules_by_kind"].items()))
+    click.echo(f"Rules without a match example:      {stats['rules_without_match_example']}")
     click.echo("Per category:")
     for category, count in stats["categories"].items():
         click.echo(f"  {category:<30} {count}")

@@ -134,10 +134,13 @@ def parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def normalize_host(host: str) -> str:
-    host = host.strip().rstrip(".").lower()
+    """Lower case, no trailing dot, no brackets around IPv6, no port (``example.com:8443``)."""
+    host = host.strip().lower()
     if host.startswith("[") and "]" in host:
-        host = host[1:host.index("]")]
-    return host
+        return host[1:host.index("]")]
+    if host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
 
 
 # --- compiled rules ------------------------------------------------------------------------------------
@@ -150,6 +153,15 @@ def _path_first_segment(path: str) -> str:
             end = i
             break
     return path[1:end] if path.startswith("/") else ""
+
+
+_REGEX_LITERAL_SEGMENT = re.compile(r"^\^/([A-Za-z0-9_~-]+)(?:/|\\\.|\$|;)")
+
+
+def regex_first_segment(pattern: str) -> str:
+    """'^/udid/(m1|c1)$' -> 'udid': the literal first path segment an anchored regex requires, or ''."""
+    found = _REGEX_LITERAL_SEGMENT.match(pattern)
+    return found.group(1) if found else ""
 
 
 def path_prefix_matches(prefix: str, path: str) -> bool:
@@ -354,6 +366,8 @@ class SignatureIndex:
             self._any_by_header.setdefault(rule.headers[0][0], []).append(rule)
         elif rule.path and _path_first_segment(rule.path):
             self._any_by_segment.setdefault(_path_first_segment(rule.path), []).append(rule)
+        elif rule.path_re is not None and regex_first_segment(rule.path_re.pattern):
+            self._any_by_segment.setdefault(regex_first_segment(rule.path_re.pattern), []).append(rule)
         elif rule.query_keys or rule.query:
             key = rule.query_keys[0] if rule.query_keys else rule.query[0][0]
             self._any_by_query.setdefault(key, []).append(rule)
@@ -428,7 +442,7 @@ class SignatureIndex:
     def matches(self, obs: Observation) -> list[tuple[int, CompiledRule]]:
         """Every rule that matches the observation, with the specificity it matched at."""
         host = obs.host
-        if host.startswith("[") or host.endswith("."):
+        if host.startswith("[") or host.endswith(".") or ":" in host:
             host = normalize_host(host)
         result: list[tuple[int, CompiledRule]] = []
         if obs.host_only:
@@ -445,7 +459,9 @@ class SignatureIndex:
                 result.append((rule.specificity, rule))
         return result
 
-    def _first_party_domains(self, first_party: Iterable[str]) -> frozenset[str]:
+    def _first_party_domains(self, first_party: Iterable[str] | str) -> frozenset[str]:
+        if isinstance(first_party, str):
+            first_party = (first_party,)
         key = first_party if isinstance(first_party, tuple) else tuple(first_party)
         domains = self._first_party_cache.get(key)
         if domains is None:
@@ -464,6 +480,11 @@ class SignatureIndex:
         return None
 
     def attribute(self, obs: Observation, first_party: Iterable[str] = ()) -> Attribution | None:
+        """The SDK this observation goes to (or first party), or None for an unknown recipient.
+
+        ``first_party``: the audited app's own domains (each covers its subdomains); see
+        ``first_party_candidates`` for suggestions derived from a package name.
+        """
         matched = self.matches(obs)
         best_score = -1
         best: list[CompiledRule] = []

@@ -108,6 +108,8 @@ def test_host_normalisation() -> None:
     assert sdk_of(index, Observation(ts=0, host="")) is None
     assert sdk_of(index, Observation(ts=0, host="localhost")) is None
     assert sdk_of(index, Observation(ts=0, host="com.cn")) is None
+    assert sdk_of(index, Observation(ts=0, host="api.acme.com:8443")) == "acme-analytics"
+    assert sdk_of(index, Observation(ts=0, host="2001:4860::1")) == "v6-dns"
 
 
 def test_host_suffix_walk_stops_at_the_registrable_domain() -> None:
@@ -152,6 +154,18 @@ def test_any_host_candidates_are_keyed_not_scanned(index: SignatureIndex) -> Non
     assert index._any_host_candidates(view) == []
     view = _RequestView(req("https://x.example/sa/x", headers={"X-UMENG-SDK": "1"}))
     assert {r.sdk_id for r in index._any_host_candidates(view)} == {"sensors-analytics", "umeng-analytics"}
+
+
+def test_any_host_path_regex_rules_are_keyed_on_their_literal_segment() -> None:
+    from flowaudit.core.signatures import _RequestView, regex_first_segment
+
+    assert regex_first_segment(r"^/udid/(m1|c1)$") == "udid" and regex_first_segment(r"^/v3(x)?") == ""
+    index = SignatureIndex([sig("dx-fp", {"any_host": True, "path_regex": r"^/udid/(m1|c1)$"}),
+                            sig("odd-sdk", {"any_host": True, "path_regex": r"(?i)/ODD/beacon"})])
+    assert sdk_of(index, req("https://risk.shop.example/udid/c1")) == "dx-fp"
+    assert sdk_of(index, req("https://risk.shop.example/udid/c2")) is None
+    assert sdk_of(index, req("https://x.example/a/odd/beacon")) == "odd-sdk"    # unkeyable: always checked
+    assert [r.sdk_id for r in index._any_host_candidates(_RequestView(req("https://x.example/home")))] == ["odd-sdk"]
 
 
 def test_header_and_query_conditions(index: SignatureIndex) -> None:
@@ -217,8 +231,10 @@ def test_first_party(index: SignatureIndex) -> None:
     # an SDK fingerprint on the app's own host still wins over first party
     assert sdk_of(index, req("https://data.shop.example/sa?project=prod"), fp) == "sensors-analytics"
     assert sdk_of(index, req("https://api.shop.example/x", headers={"X-Umeng-Sdk": "a"}), fp) == "umeng-analytics"
-    # first party as a list, with wildcard and upper-case spellings
+    # first party as a list, with wildcard and upper-case spellings, or a single string
     assert sdk_of(index, req("https://m.shop.example/"), ["*.SHOP.example"]) == FIRST_PARTY_ID
+    assert index.attribute(req("https://m.shop.example/"), "shop.example").sdk_id == FIRST_PARTY_ID  # type: ignore[arg-type,union-attr]
+    assert sdk_of(index, Observation(ts=0, host="m.shop.example:8080"), ("shop.example",)) == FIRST_PARTY_ID
 
 
 def test_first_party_against_vendor_rules(index: SignatureIndex) -> None:
