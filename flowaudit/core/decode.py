@@ -48,7 +48,7 @@ class Field:
     name: str                # the last key segment, as sent
     chain: str               # body>gzip>json>data.base64>json
     value: str = ""          # the scalar value as text
-    kind: str = "str"        # str, num, bool, list, media, ua
+    kind: str = "str"        # str, num, list (of scalars), objlist (of objects: value = count), media, ua
     parent: str = ""         # key path of the enclosing object (siblings share it)
     items: list[str] | None = None        # kind == "list": the scalar items
     media_type: str | None = None         # kind == "media": image/..., audio/...
@@ -329,6 +329,9 @@ class _Decoder:
             if scalars and len(scalars) == len(obj):
                 self._emit(Field(loc, _join(prefix, sub), name, chain, "", "list", _join(prefix, rel),
                                  items=[v if isinstance(v, str) else _num(v) for v in scalars]))
+            elif obj:
+                self._emit(Field(loc, _join(prefix, sub), name, chain, str(len(obj)), "objlist",
+                                 _join(prefix, rel)))
             parent = _join(prefix, sub)
             for value in obj:
                 if isinstance(value, str):
