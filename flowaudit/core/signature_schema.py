@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from flowaudit.core.taxonomy import TYPE_IDS
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+JAVA_PACKAGE = re.compile(r"^[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*$")
+MAVEN_COORDINATE = re.compile(r"^[\w.\-]+:[\w.\-]+(?::[^\s:]+)?$")
 
 
 class Category(StrEnum):
@@ -156,6 +158,26 @@ class Signature(Strict):
     def _examples(cls, value: object) -> object:
         if isinstance(value, list):
             return [_example(item) for item in value]
+        return value
+
+    @field_validator("android_packages", mode="before")
+    @classmethod
+    def _packages(cls, value: object) -> object:
+        """Package prefixes, written with or without the trailing dot Exodus uses (com.qq.e.)."""
+        if not isinstance(value, list | tuple):
+            return value
+        cleaned = tuple(v.strip().rstrip(".") if isinstance(v, str) else v for v in value)
+        bad = [v for v in cleaned if not isinstance(v, str) or not JAVA_PACKAGE.match(v)]
+        if bad:
+            raise ValueError(f"not Java package names: {bad}")
+        return cleaned
+
+    @field_validator("maven")
+    @classmethod
+    def _maven(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not MAVEN_COORDINATE.match(v)]
+        if bad:
+            raise ValueError(f"Maven coordinates must be group:artifact[:version]: {bad}")
         return value
 
     @field_validator("data_fields")

@@ -627,6 +627,9 @@ def lint_signature(sig: Signature) -> list[str]:
             problems.append("provenance source exodus needs exodus_id")
     if sig.id in sig.overlaps:
         problems.append("overlaps lists the signature itself")
+    urls = [("privacy_policy", sig.privacy_policy)] + [("references", r.url) for r in sig.references]
+    problems.extend(f"{field} is not an http(s) URL: {url!r}" for field, url in urls
+                    if url is not None and not url.startswith(("https://", "http://")))
     return problems
 
 

@@ -96,3 +96,13 @@ def test_rules_are_immutable() -> None:
 def test_ip_rules_accept_addresses_and_networks() -> None:
     assert NetworkRule.model_validate({"ip": "203.107.1.1"}).ip == "203.107.1.1"
     assert NetworkRule.model_validate({"ip": "2402:4e00::/32"}).ip == "2402:4e00::/32"
+
+
+def test_package_prefixes_are_normalised_and_checked() -> None:
+    sig = Signature.model_validate(variant(android_packages=["com.qq.e.", " com.acme.sdk "]))
+    assert sig.android_packages == ("com.qq.e", "com.acme.sdk")
+    with pytest.raises(ValidationError, match="not Java package names"):
+        Signature.model_validate(variant(android_packages=["com/acme/sdk"]))
+    with pytest.raises(ValidationError, match="group:artifact"):
+        Signature.model_validate(variant(maven=["com.acme analytics"]))
+    assert Signature.model_validate(variant(maven=["com.acme:analytics:1.2.3"])).maven == ("com.acme:analytics:1.2.3",)

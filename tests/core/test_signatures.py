@@ -384,3 +384,10 @@ def test_public_suffix_list_works_without_network() -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert "offline ok" in result.stdout
+
+
+def test_lint_checks_urls() -> None:
+    bad = sig("acme-x", {"domain": "acme.com"}, privacy_policy="www.acme.com/privacy",
+              references=[{"url": "ftp://acme.com/doc"}, {"note": "decompiled"}])
+    problems = lint_signature(bad)
+    assert len(problems) == 2 and all("http(s) URL" in p for p in problems)
