@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 need=()
-for pkg in tshark tcpdump chromium chromium-driver postgresql; do
+for pkg in tshark tcpdump chromium chromium-driver postgresql fonts-noto-cjk wrk; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from flowaudit.db.models import DetectionRow, EventRow, FindingRow, MarkerRow, ObservationRow, SessionRow
@@ -142,10 +142,12 @@ def timeline(db: Session, session_id: int, buckets: int = 60) -> dict:
     start = min([first, *[m.ts for m in marks]])
     end = max([last, *[m.ts for m in marks]])
     width = max((end - start) / buckets, 1e-6)
-    bucket = func.floor((ObservationRow.ts - start) / width)
+    # constants rendered inline (they are floats computed here) so SELECT and GROUP BY are the same expression
+    bucket = func.floor((ObservationRow.ts - literal_column(repr(float(start)))) / literal_column(repr(float(width))))
     counts = [0] * (buckets + 1)
     with_data = [0] * (buckets + 1)
-    rows = db.execute(select(bucket, func.count(), func.sum(func.length(ObservationRow.data_types) > 0))
+    has_data = func.sum(case((ObservationRow.data_types != "", 1), else_=0))
+    rows = db.execute(select(bucket, func.count(), has_data)
                       .where(ObservationRow.session_id == session_id).group_by(bucket)).all()
     for index, count, data in rows:
         i = min(int(index), buckets)
