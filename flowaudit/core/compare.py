@@ -21,10 +21,14 @@ from flowaudit.core.pipeline import Analysis
 from flowaudit.core.signature_schema import Signature
 
 MIN_CONFIDENCE = 0.5
-IMMUTABLE_IDS = ("imei", "meid", "mac_address", "serial_number")
-# GB/T 35273-2020 Appendix B examples among the taxonomy types
-SENSITIVE_TYPES = frozenset({"precise_location", "id_card_number", "passport_number", "bank_card_number",
-                             "credentials", "contacts", "sms", "call_log", "clipboard"})
+try:  # the taxonomy knows each type's class; the sets below stand in for older taxonomy modules
+    from flowaudit.core.taxonomy import immutable_device_ids, sensitive_types  # type: ignore[attr-defined]
+    IMMUTABLE_IDS = tuple(sorted(immutable_device_ids()))
+    SENSITIVE_TYPES = frozenset(sensitive_types())
+except ImportError:  # pragma: no cover
+    IMMUTABLE_IDS = ("imei", "meid", "mac_address", "serial_number")
+    SENSITIVE_TYPES = frozenset({"precise_location", "id_card_number", "passport_number", "bank_card_number",
+                                 "credentials", "contacts", "sms", "call_log", "clipboard"})
 USER_ACTION_WINDOW = 120.0          # seconds a user_action marker covers a following download
 MAX_EVIDENCE = 200                  # observation ids kept per finding; the count is in details
 SKIP_AS_UNDECLARED_SDK = frozenset({"system_telemetry", "cdn", "infrastructure"})
@@ -56,11 +60,6 @@ class SessionView:
 
 def _host_in(host: str, domains: Iterable[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains if d)
-
-
-def _package_domain(package: str | None) -> str | None:
-    parts = [p for p in (package or "").lower().split(".") if p]
-    return ".".join(reversed(parts)) if len(parts) >= 2 else None
 
 
 def _counted(analysis: Analysis) -> list[str]:
@@ -108,11 +107,8 @@ class _Context:
         self.declaration = declaration
         self.signatures = signatures
         self.analyses = sorted(view.analyses, key=lambda a: (a.observation.ts, a.observation.id or 0))
+        # Only domains someone stated: package names are no proof of domain ownership.
         first_party = [d.lower() for d in view.first_party_domains]
-        for package in (view.app_id, declaration.app.package if declaration else None):
-            domain = _package_domain(package)
-            if domain:
-                first_party.append(domain)
         if declaration:
             first_party.extend(declaration.app.first_party_domains)
         self.first_party = sorted(set(first_party))

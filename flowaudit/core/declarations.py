@@ -394,21 +394,47 @@ def match_sdk(name: str, signatures: Iterable[Signature], *, vendor: str | None 
         return SdkMatch(name, [sdk_id], "explicit" if sdk_id in by_id else "explicit, unknown id", True)
     raw = unicodedata.normalize("NFKC", name or "")
     packages = _PACKAGE.findall(raw.lower()) + ([package.strip().lower()] if package and package.strip() else [])
-    # 1. package prefixes (com.amap.api, com.bytedance)
-    if packages:
-        strong, weak = set(), set()
-        for sig in sigs:
-            for declared in packages:
-                for pkg in _packages_of(sig):
-                    if declared == pkg or declared.startswith(pkg + "."):
-                        strong.add(sig.id)
-                    elif pkg.startswith(declared + "."):
-                        weak.add(sig.id)
-        chosen = strong or weak
-        if chosen:
-            return _narrow(name, sorted(chosen), "package", bool(strong), sigs, vendor)
-    # 2. whole name, or a bracketed part, equal to an id, name or alias
-    text = _PACKAGE.sub(" ", raw)
+    pkg_ids, pkg_exact = _package_candidates(packages, sigs)
+    name_ids, name_how, name_exact = _name_candidates(_PACKAGE.sub(" ", raw), sigs)
+    if pkg_ids and name_ids and set(pkg_ids) & set(name_ids):
+        both = sorted(set(pkg_ids) & set(name_ids))
+        return _narrow(name, both, "package+" + name_how, pkg_exact or name_exact, sigs, vendor)
+    if pkg_ids:
+        return _narrow(name, pkg_ids, "package", pkg_exact, sigs, vendor)
+    if name_ids:
+        return _narrow(name, name_ids, name_how, name_exact, sigs, vendor)
+    # the vendor alone: mapped when it makes exactly one SDK, ambiguous when it makes several
+    if vendor:
+        vkey = _norm(vendor)
+        ids = sorted(s.id for s in sigs if vkey and vkey in {_norm(s.vendor.name), _norm(s.vendor.name_zh or ""), s.vendor.id})
+        if ids:
+            return SdkMatch(name, ids, "vendor", False)
+    return SdkMatch(name, [], "", False)
+
+
+def _package_candidates(packages: list[str], sigs: list[Signature]) -> tuple[list[str], bool]:
+    """Signatures whose package is the declared one or its longest parent (exact), else whose package
+    lies under a declared prefix such as com.bytedance (not exact)."""
+    best, ids, exact = 0, set(), False
+    for sig in sigs:
+        for declared in packages:
+            for pkg in _packages_of(sig):
+                if declared == pkg or declared.startswith(pkg + "."):
+                    score, strong = 2 * len(pkg) + 1, True
+                elif pkg.startswith(declared + "."):
+                    score, strong = 2 * len(declared), False
+                else:
+                    continue
+                if score > best:
+                    best, ids, exact = score, {sig.id}, strong
+                elif score == best:
+                    ids.add(sig.id)
+    return sorted(ids), exact
+
+
+def _name_candidates(text: str, sigs: list[Signature]) -> tuple[list[str], str, bool]:
+    """Signatures whose id, name or alias equals the published name or a bracketed part of it (exact),
+    else the ones with the longest known name contained in it (友盟统计 in 友盟统计分析服务)."""
     variants = [_norm(text)] + [_norm(v) for v in _BRACKETS.findall(text)] + [_norm(_BRACKETS.sub("", text))]
     variants = [v for v in dict.fromkeys(variants) if v]
     keys: dict[str, set[str]] = {}
@@ -419,8 +445,7 @@ def match_sdk(name: str, signatures: Iterable[Signature], *, vendor: str | None 
                 keys.setdefault(k, set()).add(sig.id)
     for variant in variants:
         if variant in keys:
-            return _narrow(name, sorted(keys[variant]), "name", True, sigs, vendor)
-    # 3. a known name contained in the published one (友盟统计 in 友盟统计分析服务); longest key wins
+            return sorted(keys[variant]), "name", True
     best_len, best_ids = 0, set()
     for key, ids in keys.items():
         if len(key) < (2 if re.search(r"[\u4e00-\u9fff]", key) else 4):
@@ -430,15 +455,7 @@ def match_sdk(name: str, signatures: Iterable[Signature], *, vendor: str | None 
                 best_len, best_ids = len(key), set(ids)
             elif len(key) == best_len:
                 best_ids |= ids
-    if best_ids:
-        return _narrow(name, sorted(best_ids), "contains", False, sigs, vendor)
-    # 4. the vendor alone, when it makes exactly one SDK
-    if vendor:
-        vkey = _norm(vendor)
-        ids = sorted(s.id for s in sigs if vkey and vkey in {_norm(s.vendor.name), _norm(s.vendor.name_zh or ""), s.vendor.id})
-        if len(ids) == 1:
-            return SdkMatch(name, ids, "vendor", False)
-    return SdkMatch(name, [], "", False)
+    return sorted(best_ids), "contains", False
 
 
 def _narrow(name: str, ids: list[str], how: str, exact: bool, sigs: list[Signature], vendor: str | None) -> SdkMatch:

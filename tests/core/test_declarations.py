@@ -134,7 +134,7 @@ def test_schema_export_is_json_schema_of_the_model():
 def test_committed_schema_is_current():
     committed = json.loads((REPO / "docs" / "declaration.schema.json").read_text(encoding="utf-8"))
     assert committed == declaration_json_schema(), (
-        "docs/declaration.schema.json is stale: run python -m flowaudit.declare_import --write-schema")
+        "docs/declaration.schema.json is stale: run: flowaudit declare schema -o docs/declaration.schema.json")
 
 
 def test_demo_declaration_validates():
