@@ -405,3 +405,295 @@ def test_pcap_header_claims_huge_packet(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     rows, stats = summary(path)
     assert rows == [POST_ROW] and any("truncated" in w for w in stats.warnings)
+
+
+def _aioquic_datagrams(sni: str) -> list[bytes]:
+    from aioquic.quic.configuration import QuicConfiguration
+    from aioquic.quic.connection import QuicConnection
+
+    config = QuicConfiguration(is_client=True, server_name=sni, alpn_protocols=["h3"])
+    conn = QuicConnection(configuration=config)
+    conn.connect(("127.0.0.1", 443), now=0.0)
+    return [data for data, _addr in conn.datagrams_to_send(now=0.0)]
+
+
+def test_quic_initial_sni(tmp_path: Path) -> None:
+    from flowaudit.readers.capture_synth import QuicHello
+
+    datagrams = _aioquic_datagrams("ulogs.umeng.com")
+    path = tmp_path / "quic.pcapng"
+    write_capture(path, [QuicHello(T0, CLIENT, "198.51.100.20", datagrams=datagrams),
+                         QuicHello(T0 + 1, "2001:db8::2", "[2001:db8::443]:443", sni="cdn.example.com",
+                                   dcid=bytes.fromhex("8394c8f03e515708"))], fmt="pcapng")
+    obs = list(read_capture(path))
+    assert [(o.kind, o.host, o.server_ip, o.port) for o in obs] == [
+        (ObservationKind.QUIC_SNI, "ulogs.umeng.com", "198.51.100.20", 443),
+        (ObservationKind.QUIC_SNI, "cdn.example.com", "2001:db8::443", 443)]
+
+
+# -- captures made by real tools on loopback --------------------------------------------------------------
+
+import datetime  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import ssl  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+needs_tcpdump = pytest.mark.skipif(shutil.which("tcpdump") is None or os.geteuid() != 0,
+                                   reason="tcpdump on loopback needs root")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        payload = json.dumps({"path": self.path, "received": len(body)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.DNSName("sdk.example.test")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class _Tcpdump:
+    def __init__(self, path: Path, port: int) -> None:
+        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-s", "0", "-w", str(path), f"tcp port {port}"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        line = b""
+        while time.time() < deadline and b"listening" not in line:
+            line = self.proc.stderr.readline()
+            if not line and self.proc.poll() is not None:
+                pytest.skip("tcpdump could not capture on lo")
+        time.sleep(0.1)
+
+    def stop(self) -> None:
+        time.sleep(0.3)
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
+
+
+def _serve(server) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+@needs_tcpdump
+@pytest.mark.network
+def test_tcpdump_capture_of_curl_and_python_requests(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    port = server.server_address[1]
+    _serve(server)
+    capture = tmp_path / "plain.pcap"
+    dump = _Tcpdump(capture, port)
+    try:
+        subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", "Host: api.umeng.test", "--data-binary",
+                        '{"imei":"490154203237518"}', "-H", "Content-Type: application/json",
+                        f"http://127.0.0.1:{port}/v1/report?from=curl"], check=True, timeout=20)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/first?k=1")
+        conn.getresponse().read()
+        conn.request("POST", "/second", body=b"a=1&b=2", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        conn.getresponse().read()
+        conn.close()
+    finally:
+        dump.stop()
+        server.shutdown()
+        server.server_close()
+    stats = CaptureStats()
+    obs = [o for o in read_capture(capture, stats=stats) if o.kind == ObservationKind.REQUEST]
+    assert [(o.method, o.host, o.path, o.query, o.body, o.status) for o in obs] == [
+        ("POST", "api.umeng.test", "/v1/report", "from=curl", b'{"imei":"490154203237518"}', 200),
+        ("GET", "127.0.0.1", "/first", "k=1", b"", 200),
+        ("POST", "127.0.0.1", "/second", "", b"a=1&b=2", 200),
+    ]
+    assert obs[0].response_head == b'{"path": "/v1/report?from=curl", "received": 26}'
+    assert all(o.port == port and o.client_ip == "127.0.0.1" and o.error is None for o in obs)
+    assert stats.flows == 2 and stats.gaps == 0 and stats.warnings == []
+
+
+def _https_server(tmp_path: Path, max_version: ssl.TLSVersion | None = None):
+    cert, key = _self_signed(tmp_path)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    _serve(server)
+    return server, cert
+
+
+@needs_tcpdump
+@pytest.mark.network
+@pytest.mark.parametrize("version", ["1.3", "1.2", "1.2-chacha"])
+def test_tcpdump_https_with_python_keylog(tmp_path: Path, version: str) -> None:
+    server, cert = _https_server(tmp_path)
+    port = server.server_address[1]
+    capture, keylog = tmp_path / "tls.pcap", tmp_path / "keys.log"
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    client_ctx.keylog_filename = str(keylog)
+    if version.startswith("1.2"):
+        client_ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if version == "1.2-chacha":
+        client_ctx.set_ciphers("ECDHE-ECDSA-CHACHA20-POLY1305")
+    body = json.dumps({"oaid": "a3b5c7d9-1111-2222-3333-444455556666", "n": list(range(3000))}).encode()
+    dump = _Tcpdump(capture, port)
+    try:
+        conn = http.client.HTTPSConnection("localhost", port, context=client_ctx, timeout=10)
+        conn.request("POST", "/collect?sdk=demo", body=body, headers={"Content-Type": "application/json"})
+        assert conn.getresponse().read()
+        conn.request("GET", "/config")
+        conn.getresponse().read()
+        conn.close()
+    finally:
+        dump.stop()
+        server.shutdown()
+        server.server_close()
+    assert ("CLIENT_RANDOM" in keylog.read_text()) == version.startswith("1.2")
+    stats = CaptureStats()
+    obs = list(read_capture(capture, keylog=keylog, stats=stats))
+    assert [(o.kind, o.method, o.url, o.body, o.status, o.tls) for o in obs] == [
+        (ObservationKind.REQUEST, "POST", f"https://localhost:{port}/collect?sdk=demo", body, 200, True),
+        (ObservationKind.REQUEST, "GET", f"https://localhost:{port}/config", b"", 200, True),
+    ]
+    assert json.loads(obs[0].response_head) == {"path": "/collect?sdk=demo", "received": len(body)}
+    assert stats.undecryptable_tls == 0
+    # without the key log only the server name is visible
+    stats = CaptureStats()
+    plain = list(read_capture(capture, stats=stats))
+    assert [(o.kind, o.host) for o in plain] == [(ObservationKind.TLS_SNI, "localhost")]
+    assert stats.undecryptable_tls == 1
+
+
+class _H2Server:
+    """A small HTTP/2 server over TLS built on the h2 package."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ctx.load_cert_chain(cert, key)
+        self.ctx.set_alpn_protocols(["h2"])
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while self.running:
+            try:
+                raw, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=self._handle, args=(raw,), daemon=True).start()
+
+    def _handle(self, raw: socket.socket) -> None:
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        try:
+            tls = self.ctx.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError):
+            raw.close()
+            return
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        tls.sendall(conn.data_to_send())
+        bodies: dict[int, bytes] = {}
+        try:
+            while True:
+                data = tls.recv(65535)
+                if not data:
+                    break
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.DataReceived):
+                        bodies[event.stream_id] = bodies.get(event.stream_id, b"") + event.data
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        payload = json.dumps({"received": len(bodies.get(event.stream_id, b""))}).encode()
+                        conn.send_headers(event.stream_id, [(":status", "201"), ("content-type", "application/json"),
+                                                            ("content-length", str(len(payload)))])
+                        conn.send_data(event.stream_id, payload, end_stream=True)
+                tls.sendall(conn.data_to_send())
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            tls.close()
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+@needs_tcpdump
+@pytest.mark.network
+@pytest.mark.parametrize("cipher", ["TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
+                                    "TLS_AES_256_GCM_SHA384"])
+def test_tcpdump_http2_with_curl_keylog(tmp_path: Path, cipher: str) -> None:
+    cert, key = _self_signed(tmp_path)
+    server = _H2Server(cert, key)
+    capture, keylog = tmp_path / "h2.pcapng", tmp_path / "curl-keys.log"
+    body = b"device_id=860000000000001&mac=02:00:00:00:00:00&" + b"x" * 40000
+    dump = _Tcpdump(capture, server.port)
+    try:
+        subprocess.run(["curl", "-s", "-o", "/dev/null", "--http2", "--cacert", str(cert), "--tls13-ciphers", cipher,
+                        "--resolve", f"sdk.example.test:{server.port}:127.0.0.1", "--data-binary", "@-",
+                        "-H", "Content-Type: application/x-www-form-urlencoded", "-H", "X-Sdk-Version: 4.2",
+                        f"https://sdk.example.test:{server.port}/api/v2/upload?ts=1"],
+                       input=body, check=True, timeout=20, env={**os.environ, "SSLKEYLOGFILE": str(keylog)})
+    finally:
+        dump.stop()
+        server.close()
+    stats = CaptureStats()
+    obs = list(read_capture(capture, keylog=keylog, stats=stats))
+    assert len(obs) == 1, obs
+    o = obs[0]
+    assert (o.kind, o.method, o.url, o.http_version, o.status, o.tls) == (
+        ObservationKind.REQUEST, "POST", f"https://sdk.example.test:{server.port}/api/v2/upload?ts=1", "HTTP/2.0",
+        201, True)
+    assert o.body == body and o.header("x-sdk-version") == "4.2"
+    assert json.loads(o.response_head) == {"received": len(body)}
+    assert stats.undecryptable_tls == 0 and stats.gaps == 0

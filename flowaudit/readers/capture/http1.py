@@ -59,7 +59,8 @@ class HttpExchange:
     """One request and, when the capture holds it, its response."""
 
     __slots__ = ("ts", "method", "target", "version", "headers", "body", "body_size", "request_done", "notes",
-                 "status", "response_headers", "response_head", "response_size", "response_done")
+                 "status", "response_headers", "response_head", "response_size", "response_done", "authority",
+                 "scheme")
 
     def __init__(self, ts: float, method: str, target: str, version: str, headers: list[tuple[str, str]]) -> None:
         self.ts = ts
@@ -76,6 +77,8 @@ class HttpExchange:
         self.response_head = bytearray()
         self.response_size: int | None = None
         self.response_done = False
+        self.authority: str | None = None   # HTTP/2 :authority
+        self.scheme: str | None = None      # HTTP/2 :scheme
 
     def add_body(self, chunk: bytes | bytearray | memoryview) -> None:
         room = REQUEST_BODY_CAP - len(self.body)
