@@ -20,8 +20,10 @@ How a request is attributed
 
    An ``any_host`` fingerprint (e.g. an ``X-Umeng-Sdk`` header or Sensors Data's ``/sa?project=``) says
    more about who sent a request than the bare fact that the host belongs to some vendor, so it beats a
-   bare domain rule; it loses to rules that name the host and also check the request. Inside a band,
-   more conditions win. Equal scores from different SDKs are reported in ``Attribution.ties``; the
+   bare domain rule; it loses to rules that name the host and also check the request. One exception:
+   when the host also matches a rule of the same vendor (a header every SDK of a vendor sends, on the
+   host of one of its products), the host rule wins, because it names the product. Inside a band, more
+   conditions win. Equal scores from different SDKs are reported in ``Attribution.ties``; the
    winner among them is the SDK id that sorts first, so results are stable.
 4. Host-only observations (SNI, DNS, QUIC) have no path or headers: only rules without conditions, or
    with ``host_only: true`` (conditions ignored), can match them, at the bare band of their selector.
@@ -339,12 +341,14 @@ class SignatureIndex:
         self._any_by_query: dict[str, list[CompiledRule]] = {}
         self._any_other: list[CompiledRule] = []
         self._host_cache: dict[str, tuple[CompiledRule, ...]] = {}
+        self._vendor: dict[str, str] = {}
         self._attr_cache: dict[tuple[int, int, tuple[str, ...]], Attribution] = {}
         self._first_party_cache: dict[tuple[str, ...], frozenset[str]] = {}
         for sig in signatures:
             if sig.id in self.signatures:
                 raise ValueError(f"duplicate signature id {sig.id!r}")
             self.signatures[sig.id] = sig
+            self._vendor[sig.id] = sig.vendor.id
             for position, rule in enumerate(sig.network):
                 self._add(compile_rule(sig.id, position, rule))
         self._cidr = dict(sorted(self._cidr.items(), key=lambda item: -item[0][1]))
@@ -486,13 +490,14 @@ class SignatureIndex:
         ``first_party_candidates`` for suggestions derived from a package name.
         """
         matched = self.matches(obs)
-        best_score = -1
-        best: list[CompiledRule] = []
-        for score, rule in matched:
-            if score > best_score:
-                best_score, best = score, [rule]
-            elif score == best_score:
-                best.append(rule)
+        best_score, best = self._best(matched)
+        if best and best[0].kind == "any_host" and len(matched) > len(best):
+            # A vendor's shared fingerprint (a header all its SDKs send) names the vendor; if the host
+            # names one of that vendor's products, the host rule is the better answer.
+            vendors = {self._vendor[r.sdk_id] for r in best}
+            same_vendor = [(score, r) for score, r in matched if r.kind != "any_host" and self._vendor[r.sdk_id] in vendors]
+            if same_vendor:
+                best_score, best = self._best(same_vendor)
         if first_party:
             domains = self._first_party_domains(first_party)
             if domains:
@@ -514,6 +519,17 @@ class SignatureIndex:
             winner = best[0]
             ties = tuple(sorted({r.sdk_id for r in best} - {winner.sdk_id}))
         return self._attribution(winner, best_score, ties)
+
+    @staticmethod
+    def _best(matched: list[tuple[int, CompiledRule]]) -> tuple[int, list[CompiledRule]]:
+        best_score = -1
+        best: list[CompiledRule] = []
+        for score, rule in matched:
+            if score > best_score:
+                best_score, best = score, [rule]
+            elif score == best_score:
+                best.append(rule)
+        return best_score, best
 
     def _attribution(self, rule: CompiledRule, score: int, ties: tuple[str, ...]) -> Attribution:
         key = (id(rule), score, ties)

@@ -147,6 +147,19 @@ def test_any_host_beats_bare_domain_but_not_domain_with_conditions(index: Signat
     assert sdk_of(index, req("https://acme.com/ads?x=1", headers={"X-Umeng-Sdk": "a"})) == "acme-ads"
 
 
+def test_vendor_fingerprint_yields_to_the_vendors_product_host() -> None:
+    index = SignatureIndex([
+        sig("umeng-analytics", {"domain": "umeng.com"}, {"any_host": True, "headers": {"X-Umeng-Sdk": ".+"}}),
+        sig("umeng-push", {"domain": "msg.umengcloud.com"}),
+        sig("acme-cdn", {"domain": "acmecdn.net"}),
+    ])
+    umeng = {"X-Umeng-Sdk": "a/9.6.1"}
+    assert sdk_of(index, req("https://msg.umengcloud.com/reg", headers=umeng)) == "umeng-push"
+    assert sdk_of(index, req("https://x.acmecdn.net/up", headers=umeng)) == "umeng-analytics"   # other vendor
+    assert sdk_of(index, req("https://app.example/log", headers=umeng)) == "umeng-analytics"
+    assert sdk_of(index, req("https://msg.umengcloud.com/reg")) == "umeng-push"
+
+
 def test_any_host_candidates_are_keyed_not_scanned(index: SignatureIndex) -> None:
     from flowaudit.core.signatures import _RequestView
 
