@@ -94,7 +94,7 @@ class Demo:
             "posid": "8041234567890123", "ext": json.dumps({"req": {"m3": hashlib.md5(IMEI.encode()).hexdigest(),  # noqa: S324
                                                                   "oaid": OAID, "lat": LAT, "lng": LNG,
                                                                   "c_device": "PGT-AN10", "c_osver": "13"}})}))
-        self.add(6, "POST", "https://sdk-open-phone.getui.com/api.php",
+        self.add(6, "POST", "https://sdk.open.api.igexin.com/api.php",
                  headers={"Content-Type": "application/x-www-form-urlencoded"},
                  body=urlencode({"action": "register", "appid": "gt7Xk2Lm9QpR4sTv", "mac": MAC,
                                  "deviceid": ANDROID_ID, "model": "PGT-AN10", "system_version": "13"}),
@@ -152,10 +152,52 @@ def har(entries: list[dict]) -> dict:
                     "pages": [], "entries": entries}}
 
 
+PINNED_HOST = "api-access.pangolin-sdk-toutiao.com"   # the Pangle SDK pins its certificate: only its SNI is seen
+QUIC_HOST = "dns.weixin.qq.com"
+
+
+def capture_items(entries: list[dict]) -> list:
+    """The same run as seen by a packet capture on the phone's Wi-Fi: cleartext HTTP in full, DNS queries,
+    and for HTTPS only the TLS ClientHello's server name (no key log for the demo)."""
+    from urllib.parse import urlsplit
+
+    from flowaudit.readers.capture_synth import DnsQuery, HttpExchange, QuicHello, TlsHello
+
+    phone, resolved = "192.168.31.57", set()
+    items: list = []
+    for number, entry in enumerate(entries):
+        ts = datetime.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00")).timestamp()
+        url = urlsplit(entry["request"]["url"])
+        host = url.hostname or ""
+        server = f"203.0.113.{10 + number % 200}"
+        if host not in resolved and host != "flowaudit.mark":
+            items.append(DnsQuery(ts - 0.05, phone, host, answer=server))
+            resolved.add(host)
+        if url.scheme == "https":
+            items.append(TlsHello(ts, phone, f"{server}:443", host))
+            continue
+        request = entry["request"]
+        body = request.get("postData", {}).get("text", "").encode()
+        response = base64.b64decode(entry["response"]["content"].get("text", ""))
+        items.append(HttpExchange(ts, phone, f"{server}:80", host, request["method"],
+                                  url.path + (f"?{url.query}" if url.query else ""),
+                                  [(h["name"], h["value"]) for h in request["headers"]], body,
+                                  entry["response"]["status"],
+                                  [(h["name"], h["value"]) for h in entry["response"]["headers"]], response))
+    items.append(DnsQuery(T0 + 3.0, phone, PINNED_HOST, answer="203.0.113.250"))
+    items.append(TlsHello(T0 + 3.1, phone, "203.0.113.250:443", PINNED_HOST))
+    items.append(QuicHello(T0 + 40.0, phone, "203.0.113.251:443", QUIC_HOST))
+    return sorted(items, key=lambda item: item.ts)
+
+
 def main() -> None:
     entries = Demo().build()
     (HERE / "demo.har").write_text(json.dumps(har(entries), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {HERE / 'demo.har'} ({len(entries)} requests)", file=sys.stderr)
+    from flowaudit.readers.capture_synth import write_capture
+
+    packets = write_capture(HERE / "demo.pcapng", capture_items(entries), fmt="pcapng")
+    print(f"wrote {HERE / 'demo.pcapng'} ({packets} packets)", file=sys.stderr)
 
 
 if __name__ == "__main__":
