@@ -76,9 +76,15 @@ def show_command(sdk_id: str, directory: Path | None) -> None:
         close = [s.id for s in database.signatures if sdk_id.lower() in s.id or sdk_id in s.aliases]
         hint = f" (did you mean: {', '.join(sorted(close)[:8])})" if close else ""
         raise InputError(f"no signature with id {sdk_id!r}{hint}")
-    click.echo(f"# {database.path_of(sdk_id)}")
+    from flowaudit.signature_db import file_problems
+
+    path = database.path_of(sdk_id)
+    click.echo(f"# {path}")
     data = sig.model_dump(mode="json", exclude_defaults=True)
     click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False).rstrip())
+    problems = file_problems(path, database) if path is not None else []
+    for problem in problems:
+        click.echo(f"# problem: {problem}")
 
 
 @signatures_group.command("match")

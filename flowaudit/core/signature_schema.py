@@ -1,4 +1,19 @@
-"""Schema of one SDK signature file (sdk_signatures/<vendor>/<id>.yaml). Unknown keys are errors."""
+"""Schema of one SDK signature file (sdk_signatures/<vendor>/<id>.yaml). Unknown keys are errors.
+
+A file names one SDK: ``id`` (equal to the file stem), English and Chinese names, the vendor (``vendor.id``
+equal to the folder), a category, the names it goes by in published SDK lists (``aliases``), Android
+package prefixes, Maven coordinates and iOS module names (so declarations can be matched to it), the
+personal-data fields it is known to send (``data_fields``: key as sent -> taxonomy id), references,
+provenance (Exodus-derived entries carry ``exodus_id`` and the ODbL licence), its ``network`` rules and
+``match`` / ``no_match`` examples.
+
+Network rules (see ``NetworkRule``) are compiled by flowaudit.core.signatures into hash tables; the
+module docstring there explains how the most specific rule wins. ``flowaudit signatures validate`` (and
+the data tests) additionally check: id/file and vendor/folder names, regexes that are not trivially
+broad, no public-suffix or bare shared-platform domains, ``any_host`` rules that carry an SDK-specific
+condition, every example attributing as stated against the whole database, and no two SDKs claiming
+the same rule unless both list each other in ``overlaps``.
+"""
 
 from __future__ import annotations
 

@@ -56,6 +56,10 @@ def test_list_and_filters(sigdir: Path) -> None:
 def test_show(sigdir: Path) -> None:
     code, out = run("show", "acme-push", "--dir", str(sigdir))
     assert code == 0 and "acme/acme-push.yaml" in out and "domain: acmepush.cn" in out
+    assert "# problem:" not in out
+    write(sigdir, "gamma", "gamma-cloud", "myqcloud.com")
+    code, out = run("show", "gamma-cloud", "--dir", str(sigdir))
+    assert code == 0 and "# problem: network[0]: bare domain rule on shared platform" in out
     code, out = run("show", "acme", "--dir", str(sigdir))
     assert code == 3 and "no signature with id 'acme'" in out and "acme-push" in out
 
