@@ -50,6 +50,14 @@ def signature_files(directory: Path | None = None) -> list[Path]:
     return sorted(p for p in root.glob("*/*.yaml") if p.is_file())
 
 
+def stray_files(directory: Path | None = None) -> list[Path]:
+    """YAML files the loader would silently skip: not at <vendor>/<id>.yaml, or spelled .yml."""
+    root = directory or signatures_dir()
+    expected = set(signature_files(root))
+    found = [p for pattern in ("**/*.yaml", "**/*.yml") for p in root.glob(pattern) if p.is_file()]
+    return sorted(p for p in found if p not in expected)
+
+
 def _one_line_errors(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors():
@@ -170,7 +178,11 @@ def validate_directory(directory: Path | None = None) -> list[Problem]:
     problems: list[Problem] = []
     for path in signature_files(database.directory):
         problems.extend(Problem(path, message) for message in file_problems(path, database))
+    problems.extend(Problem(path, STRAY_MESSAGE) for path in stray_files(database.directory))
     return problems
+
+
+STRAY_MESSAGE = "not loaded: signature files live at <vendor>/<id>.yaml"
 
 
 # --- statistics ----------------------------------------------------------------------------------------

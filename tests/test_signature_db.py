@@ -159,3 +159,13 @@ def test_stats_and_exodus_coverage(tmp_path: Path) -> None:
     assert stats["rules_by_kind"] == {"any_host": 1, "domain": 2, "with_conditions": 1}
     assert stats["exodus_covered"] == 1 and stats["exodus_with_network_signature"] == 2
     assert stats["exodus_missing"] == [8]
+
+
+def test_stray_files_are_reported(tmp_path: Path) -> None:
+    write(tmp_path, "acme", "acme-push", signature("acme-push", "acme", "acmepush.cn"))
+    (tmp_path / "loose.yaml").write_text("id: loose\n", encoding="utf-8")
+    (tmp_path / "acme" / "old.yml").write_text("id: old\n", encoding="utf-8")
+    (tmp_path / "acme" / "deeper").mkdir()
+    (tmp_path / "acme" / "deeper" / "x.yaml").write_text("id: x\n", encoding="utf-8")
+    stray = {p.path.name for p in validate_directory(tmp_path) if "not loaded" in p.message}
+    assert stray == {"loose.yaml", "old.yml", "x.yaml"}

@@ -133,7 +133,7 @@ def validate_command(directory: Path | None) -> None:
 
     Prints one line per problem (with the file path). Exit status 0 if clean, 3 otherwise.
     """
-    from flowaudit.signature_db import file_problems, signature_files
+    from flowaudit.signature_db import STRAY_MESSAGE, file_problems, signature_files, stray_files
 
     database = _database(directory)
     paths = signature_files(database.directory)
@@ -146,6 +146,10 @@ def validate_command(directory: Path | None) -> None:
         for message in messages:
             problems += 1
             click.echo(f"{path}: {message}")
+    for path in stray_files(database.directory):
+        bad_files += 1
+        problems += 1
+        click.echo(f"{path}: {STRAY_MESSAGE}")
     summary = f"{len(paths)} signature files, {problems} problem(s) in {bad_files} file(s)"
     if problems:
         # InputError (exit 3) rather than click's Exit: the top-level main() runs click non-standalone

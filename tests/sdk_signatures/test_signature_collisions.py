@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowaudit.core.signatures import find_collisions
-from flowaudit.signature_db import SignatureDatabase
+from flowaudit.signature_db import SignatureDatabase, stray_files
 
 
 def test_no_undeclared_collisions(signature_database: SignatureDatabase) -> None:
@@ -17,3 +17,8 @@ def test_ids_are_unique(signature_database: SignatureDatabase) -> None:
     duplicates = {str(path): problems for path, problems in signature_database.load_problems.items()
                   if any("duplicate id" in p for p in problems)}
     assert not duplicates, duplicates
+
+
+def test_no_stray_yaml_files(signature_database: SignatureDatabase) -> None:
+    stray = stray_files(signature_database.directory)
+    assert not stray, "files the loader skips (signature files live at <vendor>/<id>.yaml): " + ", ".join(map(str, stray))
