@@ -129,8 +129,10 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
     last_sweep_ts = None
     ts = 0.0
 
+    pos = 24  # pcap: header, then 16 bytes + caplen per record; pcapng asks the file
     while True:
-        pos = fobj.tell()
+        if pcapng:
+            pos = fobj.tell()
         try:
             frame, meta = read_packet(MAX_FRAME)
         except EOFError:
@@ -151,10 +153,10 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
             ts = meta.sec + meta.usec / (1e9 if nano else 1e6)
             wirelen = meta.wirelen
             caplen = meta.caplen
-            if len(frame) < caplen:
-                if fobj.tell() >= size:  # the last record was cut short by the end of the file
-                    truncated_at_end = True
-                    break
+            pos += 16 + caplen
+            if pos > size:  # the last record was cut short by the end of the file
+                truncated_at_end = True
+                break
         packets += 1
         total_bytes += caplen
         if caplen < wirelen:
