@@ -23,8 +23,8 @@ How a request is attributed
    bare domain rule; it loses to rules that name the host and also check the request. One exception:
    when the host also matches a rule of the same vendor (a header every SDK of a vendor sends, on the
    host of one of its products), the host rule wins, because it names the product. Inside a band, more
-   conditions win. Equal scores from different SDKs are reported in ``Attribution.ties``; the
-   winner among them is the SDK id that sorts first, so results are stable.
+   conditions win, then the longer literal path. Equal scores from different SDKs are reported in
+   ``Attribution.ties``; the winner among them is the SDK id that sorts first, so results are stable.
 4. Host-only observations (SNI, DNS, QUIC) have no path or headers: only rules without conditions, or
    with ``host_only: true`` (conditions ignored), can match them, at the bare band of their selector.
 5. First party: the audited app's own domains count as a bare domain rule of their length and win ties
@@ -255,8 +255,20 @@ class CompiledRule:
         return True
 
 
-def _score(band: int, detail: int, n_conditions: int) -> int:
-    return band * 10000 + min(detail, 999) * 10 + min(n_conditions, 9)
+def _score(band: int, detail: int, n_conditions: int, path_length: int = 0) -> int:
+    """Band first, then the host detail (domain labels or CIDR prefix length), then the number of
+    conditions, then the length of the literal path the rule requires (/api/v1/log beats /api)."""
+    return (band * 1_000_000_000 + min(detail, 999) * 1_000_000 + min(n_conditions, 9) * 100_000
+            + min(path_length, 99_999))
+
+
+def _literal_path_length(rule: NetworkRule) -> int:
+    if rule.path:
+        return len(rule.path)
+    if rule.path_regex:
+        segment = regex_first_segment(rule.path_regex)
+        return len(segment) + 1 if segment else 0
+    return 0
 
 
 def _describe(rule: NetworkRule) -> str:
@@ -283,19 +295,21 @@ def _describe(rule: NetworkRule) -> str:
 def compile_rule(sdk_id: str, position: int, rule: NetworkRule) -> CompiledRule:
     n_conditions = (bool(rule.path) + bool(rule.path_regex) + len(rule.query_keys) + len(rule.query)
                     + len(rule.headers) + bool(rule.methods))
+    path_length = _literal_path_length(rule)
     if rule.any_host:
         kind, selector = "any_host", "*"
-        specificity = _score(BAND_ANY_HOST, 0, n_conditions)
+        specificity = _score(BAND_ANY_HOST, 0, n_conditions, path_length)
         bare = 0
     elif rule.host:
         kind, selector = "host", rule.host
         specificity = _score(BAND_EXACT_CONDITIONS if n_conditions else BAND_EXACT, rule.host.count(".") + 1,
-                             n_conditions)
+                             n_conditions, path_length)
         bare = _score(BAND_EXACT, rule.host.count(".") + 1, 0)
     elif rule.domain:
         kind, selector = "domain", rule.domain
         labels = rule.domain.count(".") + 1
-        specificity = _score(BAND_DOMAIN_CONDITIONS if n_conditions else BAND_DOMAIN, labels, n_conditions)
+        specificity = _score(BAND_DOMAIN_CONDITIONS if n_conditions else BAND_DOMAIN, labels, n_conditions,
+                             path_length)
         bare = _score(BAND_DOMAIN, labels, 0)
     else:
         network = ipaddress.ip_network(str(rule.ip), strict=False)
@@ -307,7 +321,7 @@ def compile_rule(sdk_id: str, position: int, rule: NetworkRule) -> CompiledRule:
         else:
             band = BAND_DOMAIN_CONDITIONS if n_conditions else BAND_DOMAIN
             bare_band = BAND_DOMAIN
-        specificity = _score(band, network.prefixlen, n_conditions)
+        specificity = _score(band, network.prefixlen, n_conditions, path_length)
         bare = _score(bare_band, network.prefixlen, 0)
     return CompiledRule(
         sdk_id=sdk_id, position=position, kind=kind, selector=selector,

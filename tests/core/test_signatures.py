@@ -95,6 +95,13 @@ def test_domain_rule_with_conditions_beats_bare_domain(index: SignatureIndex) ->
     assert sdk_of(index, req("https://eu.push.acme.com/ads")) == "acme-ads"
 
 
+def test_longer_path_prefix_wins_inside_a_band() -> None:
+    index = SignatureIndex([sig("acme-api", {"domain": "acme.com", "path": "/api"}),
+                            sig("acme-log", {"domain": "acme.com", "path": "/api/v1/log"})])
+    assert sdk_of(index, req("https://x.acme.com/api/v1/log")) == "acme-log"
+    assert sdk_of(index, req("https://x.acme.com/api/v2/user")) == "acme-api"
+
+
 def test_exact_host_with_conditions_and_method(index: SignatureIndex) -> None:
     assert sdk_of(index, req("https://log.acme.com/upload", "POST")) == "acme-upload"
     assert sdk_of(index, req("https://log.acme.com/upload", "GET")) == "acme-analytics"
