@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flowaudit.core.declarations import Declaration, Frequency, SdkMatch, resolve_sdk_ids
-from flowaudit.core.legal import KIND_ORDER, make_finding
+from flowaudit.core.declarations import Declaration, Frequency, SdkMatch, package_family, resolve_sdk_ids
+from flowaudit.core.legal import KIND_ORDER, get_kind, make_finding
 from flowaudit.core.model import Finding, Marker, ObservationKind, Severity
 from flowaudit.core.necessary import GENERIC_DEVICE_INFO, find_category
 from flowaudit.core.pipeline import Analysis
@@ -101,6 +101,26 @@ class _Recipient:
     declared: bool
 
 
+def declared_sdk_map(declaration: Declaration | None, signatures: dict[str, Signature]) -> tuple[
+        dict[int, SdkMatch], dict[str, int], dict[int, set[str]]]:
+    """(match per SDK-list entry, entry index per declared SDK id, SDK ids per entry). An entry declares
+    the signature it matched and that SDK's package family (see declarations.package_family)."""
+    matches: dict[int, SdkMatch] = resolve_sdk_ids(declaration, signatures.values()) if declaration else {}
+    declared: dict[str, int] = {}
+    entry_ids: dict[int, set[str]] = defaultdict(set)
+    if declaration is None:
+        return matches, declared, entry_ids
+    for i, match in matches.items():
+        if match.sdk_id:
+            declared.setdefault(match.sdk_id, i)
+            entry_ids[i].add(match.sdk_id)
+    for i, match in matches.items():  # families after every direct match, which take precedence
+        for sid in package_family(declaration.sdk_list[i], match, signatures):
+            declared.setdefault(sid, i)
+            entry_ids[i].add(sid)
+    return matches, declared, entry_ids
+
+
 class _Context:
     def __init__(self, view: SessionView, declaration: Declaration | None, signatures: dict[str, Signature]):
         self.view = view
@@ -112,14 +132,10 @@ class _Context:
         if declaration:
             first_party.extend(declaration.app.first_party_domains)
         self.first_party = sorted(set(first_party))
-        self.matches: dict[int, SdkMatch] = (
-            resolve_sdk_ids(declaration, signatures.values()) if declaration else {})
-        self.declared_sdks: dict[str, int] = {}       # sdk id -> entry index
+        self.matches, self.declared_sdks, self.entry_ids = declared_sdk_map(declaration, signatures)
         self.ambiguous: dict[str, list[str]] = defaultdict(list)
         if declaration:
             for i, match in self.matches.items():
-                if match.sdk_id:
-                    self.declared_sdks.setdefault(match.sdk_id, i)
                 for sid in match.sdk_ids if match.ambiguous else ():
                     self.ambiguous[sid].append(declaration.sdk_list[i].name)
         self.partner_hosts: dict[str, str] = {}
@@ -230,6 +246,12 @@ def _sdk_entry_incomplete(ctx: _Context) -> list[Finding]:
     return out
 
 
+def _type_severity(kind: str, type_id: str) -> Severity:
+    """Device model, OS version, carrier and screen identify nobody on their own: one step lower."""
+    default = get_kind(kind).severity
+    return Severity.LOW if type_id in GENERIC_DEVICE_INFO and default.rank > Severity.LOW.rank else default
+
+
 def _declared_types(declaration: Declaration) -> set[str]:
     declared: set[str] = set()
     for pi in declaration.pi_list:
@@ -252,7 +274,7 @@ def _undeclared_data_type(ctx: _Context) -> list[Finding]:
     for t, items in by_type.items():
         recipients = sorted({ctx.recipient(a).key for a in items})
         sdk_ids = sorted({a.attribution.sdk_id for a in items if a.attribution and not a.attribution.first_party})
-        out.append(make_finding("undeclared_data_type", data_type=t, host=items[0].observation.host,
+        out.append(make_finding("undeclared_data_type", data_type=t, severity=_type_severity("undeclared_data_type", t), host=items[0].observation.host,
                                 sdk_id=sdk_ids[0] if len(sdk_ids) == 1 else None, evidence=_ids(items),
                                 details={**_span(items), "recipients": recipients}))
     return out
@@ -275,6 +297,7 @@ def _data_type_not_declared_for_sdk(ctx: _Context) -> list[Finding]:
     for (sdk_id, t), items in groups.items():
         entry = ctx.declaration.sdk_list[ctx.declared_sdks[sdk_id]]
         out.append(make_finding("data_type_not_declared_for_sdk", sdk_id=sdk_id, data_type=t,
+                                severity=_type_severity("data_type_not_declared_for_sdk", t),
                                 host=items[0].observation.host, evidence=_ids(items),
                                 details={**_span(items), "entry": entry.name, "declared_types": entry.resolved_types(),
                                          "declared_text": entry.pi_types}))
@@ -565,7 +588,7 @@ def _declared_not_observed(ctx: _Context) -> list[Finding]:
     for i, entry in enumerate(ctx.declaration.sdk_list):
         match = ctx.matches[i]
         partner_seen = any(_host_in(a.observation.host, entry.hosts) for a in ctx.analyses) if entry.hosts else False
-        if match.sdk_id and match.sdk_id in seen_sdks or partner_seen:
+        if ctx.entry_ids[i] & seen_sdks or partner_seen:
             continue
         if match.ambiguous and any(s in seen_sdks for s in match.sdk_ids):
             continue

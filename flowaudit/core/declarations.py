@@ -380,7 +380,7 @@ class SdkMatch:
         return len(self.sdk_ids) > 1
 
 
-def _packages_of(sig: Signature) -> list[str]:
+def signature_packages(sig: Signature) -> list[str]:
     return [p.lower() for p in sig.android_packages] + [m.split(":")[0].lower() for m in sig.maven]
 
 
@@ -418,7 +418,7 @@ def _package_candidates(packages: list[str], sigs: list[Signature]) -> tuple[lis
     best, ids, exact = 0, set(), False
     for sig in sigs:
         for declared in packages:
-            for pkg in _packages_of(sig):
+            for pkg in signature_packages(sig):
                 if declared == pkg or declared.startswith(pkg + "."):
                     score, strong = 2 * len(pkg) + 1, True
                 elif pkg.startswith(declared + "."):
@@ -465,6 +465,21 @@ def _narrow(name: str, ids: list[str], how: str, exact: bool, sigs: list[Signatu
         if len(same_vendor) == 1:
             return SdkMatch(name, same_vendor, how + "+vendor", exact)
     return SdkMatch(name, ids, how, exact)
+
+
+def package_family(entry: SDKEntry, match: SdkMatch, signatures: Mapping[str, Signature]) -> list[str]:
+    """Signature ids a matched entry also covers through its package prefix: an entry published as
+    com.amap.api (高德) names the vendor's location, map and search packages alike. Only the matched
+    SDK's own vendor counts, so a prefix never declares another company's SDK."""
+    sig = signatures.get(match.sdk_id or "")
+    prefixes = [p.lower() for p in _PACKAGE.findall(unicodedata.normalize("NFKC", entry.name).lower())]
+    if entry.package:
+        prefixes.append(entry.package.strip().lower())
+    if sig is None or not prefixes:
+        return []
+    return sorted(other.id for other in signatures.values()
+                  if other.vendor.id == sig.vendor.id and other.id != sig.id and any(
+                      pkg == prefix or pkg.startswith(prefix + ".") for pkg in signature_packages(other) for prefix in prefixes))
 
 
 def resolve_sdk_ids(declaration: Declaration, signatures: Iterable[Signature]) -> dict[int, SdkMatch]:
