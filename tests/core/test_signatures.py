@@ -411,3 +411,27 @@ def test_lint_checks_urls() -> None:
               references=[{"url": "ftp://acme.com/doc"}, {"note": "decompiled"}])
     problems = lint_signature(bad)
     assert len(problems) == 2 and all("http(s) URL" in p for p in problems)
+
+
+def test_candidates_do_not_grow_with_the_database() -> None:
+    """Lookups are hash probes: adding unrelated vendors adds no candidates to check for a request."""
+    from flowaudit.core.signatures import _RequestView
+
+    def build(copies: int) -> SignatureIndex:
+        sigs = [sig("acme-analytics", {"domain": "acme.com"}, {"any_host": True, "headers": {"X-Acme": "."}})]
+        for n in range(copies):
+            sigs.append(sig(f"v{n}-sdk", {"domain": f"vendor{n}.com"}, {"host": f"api.vendor{n}.cn"},
+                            {"ip": f"100.{n % 250}.{n // 250}.0/24"},
+                            {"any_host": True, "headers": {f"X-Vendor{n}": "."}},
+                            {"any_host": True, "path_regex": f"^/v{n}/collect"}))
+        return SignatureIndex(sigs)
+
+    small, large = build(5), build(2000)
+    assert len(large.rules) > 300 * len(small.rules) // 2
+    obs = req("https://deep.api.acme.com/event/collect", headers={"X-Acme": "1", "User-Agent": "okhttp"})
+    for index in (small, large):
+        assert [r.sdk_id for r in index.host_candidates("deep.api.acme.com")] == ["acme-analytics"]
+        assert [r.sdk_id for r in index._any_host_candidates(_RequestView(obs))] == ["acme-analytics"]
+        assert sdk_of(index, obs) == "acme-analytics"
+    assert sdk_of(large, req("http://100.7.4.9/x")) == "v1007-sdk"
+    assert sdk_of(large, req("https://x.example/v1999/collect")) == "v1999-sdk"
