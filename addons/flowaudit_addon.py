@@ -47,6 +47,8 @@ DEFAULT_SESSION = "default"
 DEFAULT_BODY_CAP = 1_000_000
 MAX_SESSION_NAME = 200
 RETRY_INTERVAL = 5.0
+# settings row through which another process (CLI, dashboard) switches the running proxy's session
+ACTIVE_SESSION_KEY = "proxy.session"
 # never recorded: it is meant for the proxy, not for whoever the device talks to
 _DROPPED_HEADERS = frozenset({"proxy-authorization"})
 _META_RECORDED = "flowaudit_recorded"
@@ -108,10 +110,21 @@ def check_session_name(name: str) -> str:
 
 
 def parse_host_port(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
+    host, sep, port = value.strip().rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{value!r}: expected HOST:PORT")
     return host.strip("[]"), int(port)
+
+
+def parse_upstream_override(spec: str) -> dict[int | None, tuple[str, int]]:
+    """``HOST:PORT`` (every request) and/or ``ORIGINAL_PORT=HOST:PORT`` entries, comma-separated."""
+    table: dict[int | None, tuple[str, int]] = {}
+    for entry in filter(None, (part.strip() for part in spec.split(","))):
+        original, sep, target = entry.rpartition("=")
+        if sep and not original.isdigit():
+            raise ValueError(f"{entry!r}: expected ORIGINAL_PORT=HOST:PORT")
+        table[int(original) if sep else None] = parse_host_port(target)
+    return table
 
 
 @dataclass(slots=True)
@@ -124,6 +137,7 @@ class ProxyStatus:
     storage_errors: int = 0
     last_error: str | None = None
     late_stored: int = 0
+    rescue_file: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -143,7 +157,7 @@ class FlowauditAddon:
         self.keep_raw: bool = False
         self.first_party: list[str] = []
         self.body_cap: int = DEFAULT_BODY_CAP
-        self.upstream_override: tuple[str, int] | None = None
+        self.upstream_override: dict[int | None, tuple[str, int]] = {}
         self._db_url: str | None = None
         self._in_flight: dict[str, tuple[Any, Observation]] = {}
         self._control: ThreadPoolExecutor | None = None
@@ -153,6 +167,7 @@ class FlowauditAddon:
         self._reported_failures = 0
         self._last_retry = 0.0
         self._connect_targets: dict[str, tuple[str, int]] = {}
+        self._retried: set[int] = set()
 
     # options ------------------------------------------------------------------------------------
 
@@ -174,7 +189,8 @@ class FlowauditAddon:
         loader.add_option("flowaudit_first_party", Sequence[str], [],
                           "The audited app's own domains (requests to them are first-party, not an SDK).")
         loader.add_option("flowaudit_upstream_override", str, "",
-                          "Testing only: send every request to HOST:PORT after recording its real destination.")
+                          "Testing only: after recording its real destination, send a request to HOST:PORT instead "
+                          "(HOST:PORT for all, ORIGINAL_PORT=HOST:PORT per port; comma-separated).")
 
     def configure(self, updated: set[str]) -> None:
         from mitmproxy import ctx
@@ -198,8 +214,7 @@ class FlowauditAddon:
             self.profile = self._load_profile(opts.flowaudit_device_profile)
         if "flowaudit_upstream_override" in updated:
             try:
-                self.upstream_override = (parse_host_port(opts.flowaudit_upstream_override)
-                                          if opts.flowaudit_upstream_override else None)
+                self.upstream_override = parse_upstream_override(opts.flowaudit_upstream_override)
             except ValueError as exc:
                 raise exceptions.OptionsError(f"flowaudit_upstream_override: {exc}") from None
         if "flowaudit_first_party" in updated:
@@ -286,11 +301,14 @@ class FlowauditAddon:
         self._watch_task = loop.create_task(self._watch())
         self._run_control(self.store.record_event, self.sessions[self.default_session].id, "info", "proxy",
                           f"proxy started; recording into session {self.default_session!r}")
+        self._run_control(write_active_session, self.store, self.default_session)
 
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(1.0)
             self.check_storage()
+            if not self._control_jobs:
+                self._run_control(self.follow_active_session)
             now = time.monotonic()
             if self.writer is not None and self.writer.stats.failed_items and now - self._last_retry >= RETRY_INTERVAL:
                 self._last_retry = now
@@ -323,8 +341,8 @@ class FlowauditAddon:
             stats.failed -= len(items)
         self._reported_failures = max(0, self._reported_failures - len(items))
         for session, analysis in items:
+            self._retried.add(id(analysis))
             self.writer.submit(session, analysis)
-        self.status.late_stored += len(items)
         log.warning("flowaudit: retrying %d observation(s) that could not be stored", len(items))
         return len(items)
 
@@ -376,7 +394,48 @@ class FlowauditAddon:
             self.status.storage_errors = stats.failed
             self.status.last_error = stats.last_error
             log.error("flowaudit: STORAGE ERROR at shutdown: %s", exc)
+            self.status.rescue_file = self._rescue(stats.failed_items)
+        unstored = {id(analysis) for _, analysis in stats.failed_items}
+        self.status.late_stored = len(self._retried - unstored)
         return stats.stored
+
+    def _rescue(self, items: list[Any]) -> str | None:
+        """Write what could not be stored to a HAR file that `flowaudit import` reads back."""
+        if not items:
+            return None
+        import json
+        import os
+        import tempfile
+        from datetime import UTC, datetime
+
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self._db_url) if self._db_url else None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        name = f"flowaudit-unstored-{stamp}.har"
+        candidates = []
+        if url is not None and url.get_backend_name() == "sqlite" and url.database:
+            candidates.append(Path(url.database).parent / name)
+        candidates += [Path.cwd() / name, Path(tempfile.gettempdir()) / name]
+        har = {"log": {"version": "1.2", "creator": {"name": "flowaudit", "version": "proxy"},
+                       "entries": [_har_entry(session.name, analysis.observation) for session, analysis in items]}}
+        data = json.dumps(har).encode("utf-8")
+        for path in candidates:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            except OSError:
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+                continue
+            log.error("flowaudit: %d observation(s) that could not be stored were written to %s; "
+                      "store them later with: flowaudit import %s --session NAME", len(items), path, path)
+            return str(path)
+        log.error("flowaudit: %d observation(s) could not be stored nor written to a rescue file", len(items))
+        return None
 
     # sessions -----------------------------------------------------------------------------------
 
@@ -392,6 +451,12 @@ class FlowauditAddon:
         name = self.session_name_for(client.peername[0] if client.peername else None, listen_port)
         return self.sessions.get(name) or self.sessions[self.default_session]
 
+    def follow_active_session(self) -> None:
+        """Apply a switch made from another process (`flowaudit switch-session`, the dashboard)."""
+        name = read_active_session(self.store)
+        if name and name != self.default_session:
+            self.switch_session(name)
+
     def switch_session(self, name: str, client_ip: str | None = None) -> str:
         """Record from now on into session `name` (for one client if it is mapped, otherwise for all)."""
         name = check_session_name(name)
@@ -404,6 +469,10 @@ class FlowauditAddon:
                     break
             else:
                 self.default_session = name
+                client_ip = None
+        if client_ip is None:
+            write_active_session(self.store, name)
+        log.info("flowaudit: recording into session %r%s", name, f" for client {client_ip}" if client_ip else "")
         self.store.record_event(info.id, "info", "proxy",
                                 f"session switched to {name!r}" + (f" for client {client_ip}" if client_ip else ""))
         return name
@@ -416,10 +485,16 @@ class FlowauditAddon:
             flow.response = http.Response.make(200)
             flow.metadata[_META_LOCAL] = True
             return
-        if self.upstream_override:
+        target = self._override_for(flow.request.port)
+        if target:
             flow.metadata[_META_ORIGIN] = (flow.request.host, flow.request.port)
             self._connect_targets[flow.client_conn.id] = (flow.request.host, flow.request.port)
-            flow.request.host, flow.request.port = self.upstream_override
+            flow.request.host, flow.request.port = target
+
+    def _override_for(self, port: int) -> tuple[str, int] | None:
+        if not self.upstream_override:
+            return None
+        return self.upstream_override.get(port) or self.upstream_override.get(None)
 
     def client_disconnected(self, client: Any) -> None:
         self._connect_targets.pop(client.id, None)
@@ -449,8 +524,12 @@ class FlowauditAddon:
             self._answer_marker(flow)
             return
         self._snapshot(flow)
-        if self.upstream_override:
-            flow.request.host, flow.request.port = self.upstream_override
+        origin = flow.metadata.get(_META_ORIGIN)
+        target = self._override_for(origin[1] if origin else flow.request.port)
+        if target:
+            host_header = flow.request.host_header   # the upstream still sees the name the client used
+            flow.request.host, flow.request.port = target
+            flow.request.host_header = host_header
 
     def _snapshot(self, flow: http.HTTPFlow) -> None:
         obs = request_observation(flow, body_cap=self.body_cap)
@@ -585,6 +664,49 @@ class FlowauditAddon:
                 future.result(timeout)
             except Exception:  # noqa: BLE001, S112 - errors are logged by the job itself
                 continue
+
+
+def _har_entry(session: str, obs: Observation) -> dict[str, Any]:
+    import base64
+    from datetime import UTC, datetime
+
+    entry: dict[str, Any] = {
+        "startedDateTime": datetime.fromtimestamp(obs.ts, UTC).isoformat(),
+        "time": 0,
+        "request": {"method": obs.method or "GET", "url": obs.url if not obs.host_only else f"https://{obs.host}/",
+                    "httpVersion": obs.http_version or "", "headers": [{"name": k, "value": v} for k, v in obs.headers],
+                    "queryString": [], "cookies": [], "headersSize": -1, "bodySize": obs.body_size or 0},
+        "response": {"status": obs.status or 0, "statusText": "", "httpVersion": "",
+                     "headers": [{"name": k, "value": v} for k, v in obs.response_headers], "cookies": [],
+                     "content": {"size": obs.response_size or 0, "mimeType": ""}, "redirectURL": "",
+                     "headersSize": -1, "bodySize": -1},
+        "cache": {}, "timings": {"send": 0, "wait": 0, "receive": 0},
+        "_flowaudit": {"session": session, "kind": str(obs.kind)},
+    }
+    if obs.body:
+        entry["request"]["postData"] = {"mimeType": obs.header("content-type") or "application/octet-stream",
+                                        "text": base64.b64encode(obs.body).decode("ascii"), "encoding": "base64"}
+    if obs.error:
+        entry["response"]["_error"] = obs.error
+    if obs.server_ip:
+        entry["serverIPAddress"] = obs.server_ip
+    return entry
+
+
+def read_active_session(store: Any) -> str | None:
+    from flowaudit.db.models import SettingRow
+
+    with store.sessionmaker() as db:
+        row = db.get(SettingRow, ACTIVE_SESSION_KEY)
+        return row.value if row is not None else None
+
+
+def write_active_session(store: Any, name: str) -> None:
+    from flowaudit.db.models import SettingRow
+
+    with store.sessionmaker() as db:
+        db.merge(SettingRow(key=ACTIVE_SESSION_KEY, value=name))
+        db.commit()
 
 
 def _page(status: int, title: str, text: str) -> http.Response:

@@ -339,3 +339,30 @@ def test_detections_stored_for_profile_value(tmp_path, db_url):
     assert any(d.type == "imei" for d in detections)
     (obs,) = rows(db_url, ObservationRow)
     assert b"490154203237518" not in (obs.body or b"")
+
+
+def test_unstorable_observations_are_rescued_to_an_importable_har(sqlite_path, caplog):
+    from pathlib import Path
+
+    from flowaudit.readers.har import read_har
+
+    addon = FlowauditAddon()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, flowaudit_db=sqlite_path)
+        engine = addon.store.engine
+
+        def read_only(dbapi_conn, _record):
+            dbapi_conn.execute("PRAGMA query_only=ON")
+
+        event.listen(engine, "connect", read_only)
+        engine.dispose()
+        cycle(tctx, addon, umeng_flow())
+        with caplog.at_level(logging.ERROR):
+            addon.done()
+    assert addon.status.storage_errors == 1 and addon.status.rescue_file
+    rescue = Path(addon.status.rescue_file)
+    assert rescue.parent == Path(sqlite_path).parent and (rescue.stat().st_mode & 0o777) == 0o600
+    assert "flowaudit import" in caplog.text
+    (obs,) = list(read_har(rescue))
+    assert (obs.host, obs.path, obs.method, obs.status) == ("ulogs.umeng.com", "/unify_logs", "POST", 200)
+    assert obs.body == b'{"imei":"490154203237518"}'
