@@ -166,6 +166,62 @@ def regex_first_segment(pattern: str) -> str:
     return found.group(1) if found else ""
 
 
+_SEGMENT_IDIOM = re.compile(
+    r"(?:\^/|/|\((?:\?:)?\^\|/\))"          # left boundary: ^/  /  (^|/)  (?:^|/)
+    r"([A-Za-z0-9_~-]+)"
+    r"(?=(?:/|\$|\((?:\?:)?/\|\$\))(?![?*{]))")  # right boundary: /  $  (/|$)  (?:/|$), not optional
+
+
+def _depth_zero_positions(pattern: str) -> tuple[set[int], bool]:
+    """Positions of the pattern outside any group or character class, and whether a top-level '|'
+    exists (then no literal is required)."""
+    depth, in_class, escaped = 0, False, False
+    positions: set[int] = set()
+    top_alternation = False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+            continue
+        if ch == "\\":
+            escaped = True
+            continue
+        if in_class:
+            in_class = ch != "]"
+            continue
+        if ch == "[":
+            in_class = True
+        elif ch == "(":
+            if depth == 0:
+                positions.add(i)
+            depth += 1
+            continue
+        elif ch == ")":
+            depth -= 1
+            continue
+        elif ch == "|" and depth == 0:
+            top_alternation = True
+        if depth == 0:
+            positions.add(i)
+    return positions, top_alternation
+
+
+def regex_required_segment(pattern: str) -> str:
+    """A whole path segment any match of the regex must contain, as written in the common idioms
+    ('(^|/)mbeacon(/|$)', '/openrtb2/auction$'), or ''."""
+    positions, top_alternation = _depth_zero_positions(pattern)
+    if top_alternation:
+        return ""
+    for found in _SEGMENT_IDIOM.finditer(pattern):
+        if found.start() in positions and found.start(1) in positions:
+            return found.group(1)
+    return ""
+
+
+def _keyable(pattern: re.Pattern[str]) -> bool:
+    """Literal keys are compared case-sensitively: a case-insensitive regex cannot be keyed."""
+    return not pattern.flags & re.IGNORECASE
+
+
 def path_prefix_matches(prefix: str, path: str) -> bool:
     if not path.startswith(prefix):
         return False
@@ -351,7 +407,8 @@ class SignatureIndex:
         # (ip version, prefix length) -> network address as int -> rules; longest prefixes first
         self._cidr: dict[tuple[int, int], dict[int, list[CompiledRule]]] = {}
         self._any_by_header: dict[str, list[CompiledRule]] = {}
-        self._any_by_segment: dict[str, list[CompiledRule]] = {}
+        self._any_by_segment: dict[str, list[CompiledRule]] = {}       # first path segment
+        self._any_by_inner_segment: dict[str, list[CompiledRule]] = {}  # any whole path segment
         self._any_by_query: dict[str, list[CompiledRule]] = {}
         self._any_other: list[CompiledRule] = []
         self._host_cache: dict[str, tuple[CompiledRule, ...]] = {}
@@ -384,8 +441,10 @@ class SignatureIndex:
             self._any_by_header.setdefault(rule.headers[0][0], []).append(rule)
         elif rule.path and _path_first_segment(rule.path):
             self._any_by_segment.setdefault(_path_first_segment(rule.path), []).append(rule)
-        elif rule.path_re is not None and regex_first_segment(rule.path_re.pattern):
+        elif rule.path_re is not None and _keyable(rule.path_re) and regex_first_segment(rule.path_re.pattern):
             self._any_by_segment.setdefault(regex_first_segment(rule.path_re.pattern), []).append(rule)
+        elif rule.path_re is not None and _keyable(rule.path_re) and regex_required_segment(rule.path_re.pattern):
+            self._any_by_inner_segment.setdefault(regex_required_segment(rule.path_re.pattern), []).append(rule)
         elif rule.query_keys or rule.query:
             key = rule.query_keys[0] if rule.query_keys else rule.query[0][0]
             self._any_by_query.setdefault(key, []).append(rule)
@@ -447,6 +506,12 @@ class SignatureIndex:
             rules = self._any_by_segment.get(_path_first_segment(view.path))
             if rules:
                 found.extend(rules)
+        if self._any_by_inner_segment:
+            table = self._any_by_inner_segment
+            for segment in set(view.path.split("/")):
+                rules = table.get(segment)
+                if rules:
+                    found.extend(rules)
         if self._any_by_query and (view.obs.query or "?" in (view.obs.path or "")):
             for key in view.query:
                 rules = self._any_by_query.get(key)
@@ -457,19 +522,39 @@ class SignatureIndex:
 
     # -- attribution --
 
-    def matches(self, obs: Observation) -> list[tuple[int, CompiledRule]]:
-        """Every rule that matches the observation, with the specificity it matched at."""
+    @staticmethod
+    def hosts_of(obs: Observation) -> tuple[str, ...]:
+        """The names to look up: the observation's host (or, without one, the server address), plus the
+        Host header's name when the request went to an IP literal (apps that resolve through HTTPDNS
+        connect to the address and name the real host in the header)."""
         host = obs.host
         if host.startswith("[") or host.endswith(".") or ":" in host:
             host = normalize_host(host)
+        if not host and obs.server_ip:
+            host = normalize_host(obs.server_ip)
+        if obs.host_only or not host or parse_ip(host) is None:
+            return (host,)
+        named = obs.header("host")
+        if named:
+            named = normalize_host(named)
+            if named and named != host and parse_ip(named) is None:
+                return (host, named)
+        return (host,)
+
+    def matches(self, obs: Observation) -> list[tuple[int, CompiledRule]]:
+        """Every rule that matches the observation, with the specificity it matched at."""
+        hosts = self.hosts_of(obs)
+        candidates = self.host_candidates(hosts[0])
+        if len(hosts) > 1:
+            candidates = candidates + self.host_candidates(hosts[1])
         result: list[tuple[int, CompiledRule]] = []
         if obs.host_only:
-            for rule in self.host_candidates(host):
+            for rule in candidates:
                 if rule.host_only or not rule.n_conditions:
                     result.append((rule.bare_specificity, rule))
             return result
         view = _RequestView(obs)
-        for rule in self.host_candidates(host):
+        for rule in candidates:
             if not rule.n_conditions or rule.matches(view):
                 result.append((rule.specificity, rule))
         for rule in self._any_host_candidates(view):
@@ -515,7 +600,9 @@ class SignatureIndex:
         if first_party:
             domains = self._first_party_domains(first_party)
             if domains:
-                domain = self._first_party_match(normalize_host(obs.host), domains)
+                domain = None
+                for host in self.hosts_of(obs):
+                    domain = domain or self._first_party_match(host, domains)
                 if domain is not None:
                     fp_score = _score(BAND_DOMAIN, domain.count(".") + 1, 0)
                     if fp_score >= best_score:

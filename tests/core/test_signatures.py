@@ -137,6 +137,22 @@ def test_ip_literals_in_cidr_and_exact(index: SignatureIndex) -> None:
     assert sdk_of(index, req("http://203.107.1.2/")) is None
 
 
+def test_ip_direct_connections_use_the_host_header(index: SignatureIndex) -> None:
+    # after HTTPDNS resolution apps connect to the address and name the real host in the header
+    obs = req("http://47.96.1.2/reg", headers={"Host": "eu.push.acme.com"})
+    assert sdk_of(index, obs) == "acme-push"
+    assert sdk_of(index, req("http://47.96.1.2/reg", headers={"Host": "47.96.1.2:80"})) is None
+    assert sdk_of(index, req("http://47.96.1.2/", headers={"Host": "api.shop.example"}), ("shop.example",)) == FIRST_PARTY_ID
+    # a named host keeps its own attribution whatever the header says
+    assert sdk_of(index, req("https://push.acme.com/", headers={"Host": "crash.push.acme.com"})) == "acme-push"
+
+
+def test_observation_without_host_uses_the_server_address(index: SignatureIndex) -> None:
+    sighting = Observation(ts=0, host="", server_ip="119.29.29.29", kind=ObservationKind.TLS_SNI)
+    assert sdk_of(index, sighting) == "dnspod-httpdns"
+    assert sdk_of(index, Observation(ts=0, host="", server_ip="8.8.8.8")) is None
+
+
 # --- any_host fingerprints -----------------------------------------------------------------------------
 
 def test_any_host_rules_recognise_sdks_on_the_customers_host(index: SignatureIndex) -> None:
@@ -186,6 +202,31 @@ def test_any_host_path_regex_rules_are_keyed_on_their_literal_segment() -> None:
     assert sdk_of(index, req("https://risk.shop.example/udid/c2")) is None
     assert sdk_of(index, req("https://x.example/a/odd/beacon")) == "odd-sdk"    # unkeyable: always checked
     assert [r.sdk_id for r in index._any_host_candidates(_RequestView(req("https://x.example/home")))] == ["odd-sdk"]
+
+
+@pytest.mark.parametrize(("pattern", "segment"), [
+    (r"(^|/)mbeacon(/|$)", "mbeacon"), (r"(^|/)openrtb2/auction$", "openrtb2"), (r"(?:^|/)x(?:/|$)", "x"),
+    (r"x/seg$", "seg"), (r"[(]/mbeacon/", "mbeacon"),
+    (r"/a|/mbeacon/", ""), (r"(a|/mbeacon/)", ""), (r"/mbeacon", ""), (r"/mbeacon\.gif", ""),
+    (r"/seg/?", ""), (r"/seg(/|$)?", ""), (r"(^|/)(matomo|piwik)\.php$", ""),
+])
+def test_required_segment_of_unanchored_regexes(pattern: str, segment: str) -> None:
+    from flowaudit.core.signatures import regex_required_segment
+
+    assert regex_required_segment(pattern) == segment
+
+
+def test_unanchored_any_host_regexes_are_keyed_on_a_required_segment() -> None:
+    from flowaudit.core.signatures import _RequestView
+
+    index = SignatureIndex([sig("dyna-apm", {"any_host": True, "path_regex": r"(^|/)mbeacon(/|$)"}),
+                            sig("any-case", {"any_host": True, "path_regex": r"(?i)(^|/)beacon2(/|$)"})])
+    assert sdk_of(index, req("https://apm.corp.example/e/abc/mbeacon")) == "dyna-apm"
+    assert sdk_of(index, req("https://apm.corp.example/mbeacon/x")) == "dyna-apm"
+    assert sdk_of(index, req("https://apm.corp.example/mbeacons")) is None
+    assert sdk_of(index, req("https://x.example/A/BEACON2")) == "any-case"       # not keyable: always checked
+    candidates = index._any_host_candidates(_RequestView(req("https://x.example/home/feed")))
+    assert [r.sdk_id for r in candidates] == ["any-case"]
 
 
 def test_header_and_query_conditions(index: SignatureIndex) -> None:
