@@ -309,19 +309,27 @@ class _Decoder:
         if nesting > self.budget.max_nesting:
             self.result.note(f"budget:nesting: structure deeper than {self.budget.max_nesting} at {chain}")
             return
-        if isinstance(obj, dict):
+        fields = self.result.fields
+        if type(obj) is dict:
             parent = _join(prefix, rel)
+            base = parent + "." if parent else ""
+            relbase = rel + "." if rel else ""
             for key, value in obj.items():
-                key = str(key)
-                sub = f"{rel}.{key}" if rel else key
-                if isinstance(value, str):
-                    self.string(value, loc, chain, prefix, sub, key, parent)
-                elif isinstance(value, (dict, list)):
-                    self.walk(value, loc, chain, prefix, sub, nesting + 1)
-                elif isinstance(value, bool) or value is None:
-                    continue
-                else:
-                    self._emit(Field(loc, _join(prefix, sub), key, chain, _num(value), "num", parent))
+                kind = type(value)
+                if kind is str:
+                    fields.append(Field(loc, base + key, key, chain, value, "str", parent))
+                    if len(value) >= 8 and not self.stopped:
+                        self.nested(value, loc, chain, base + key, relbase + key)
+                elif kind is int or kind is float:
+                    fields.append(Field(loc, base + key, key, chain, repr(value) if kind is float else str(value),
+                                        "num", parent))
+                elif kind is dict or kind is list:
+                    self.walk(value, loc, chain, prefix, relbase + key, nesting + 1)
+            if len(fields) > self.budget.max_fields:
+                del fields[self.budget.max_fields:]
+                if not self.stopped:
+                    self.stopped = True
+                    self.result.note(f"budget:fields: stopped after {self.budget.max_fields} fields")
         elif isinstance(obj, list):
             name = rel.rsplit(".", 1)[-1] if rel else ""
             sub = f"{rel}[]"
@@ -383,9 +391,11 @@ class _Decoder:
             if not self._deep(step):
                 self.pairs(parse_qsl(text, keep_blank_values=True), loc, step, key)
             return
+        if len(text) == 36 and text[8] == "-" and text[23] == "-":
+            return          # a UUID
         if len(text) >= 12 and _B64.fullmatch(text) and not text.isdigit():
             if _HEX.fullmatch(text):
-                if len(text) % 2 == 0 and len(text) >= 16:
+                if len(text) % 2 == 0 and len(text) >= 16 and _promising_bytes(bytes.fromhex(text[:6])):
                     try:
                         raw = bytes.fromhex(text)
                     except ValueError:
@@ -398,6 +408,8 @@ class _Decoder:
                         self._opaque(loc, len(raw), f"{chain}>{rel}.hex")
                 return
             if text.isalpha() and (text.islower() or text.isupper()):
+                return
+            if not _promising_b64(text):
                 return
             raw = _b64decode(text)
             if raw and _meaningful(raw):
@@ -531,12 +543,16 @@ class _Decoder:
             text = value.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        if text is not None and _is_text(text) and (text.isprintable() or len(text) > 2):
+        # A printable string is a string; otherwise a message if it parses as one; otherwise text again.
+        if text is not None and text.isprintable():
             self.string(text, loc, chain, prefix, sub, name, parent)
             return
         inner = parse_protobuf(value)
         if _plausible_message(inner, len(value)):
             self.protobuf(inner or [], loc, chain, prefix, sub, nesting + 1)
+            return
+        if text is not None and _is_text(text):
+            self.string(text, loc, chain, prefix, sub, name, parent)
             return
         kind = _compression(value) or sniff_media(value)
         if kind:
@@ -693,6 +709,26 @@ def _b64decode(text: str) -> bytes | None:
         return base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def _promising_bytes(head: bytes) -> bool:
+    """Whether decoded bytes starting with ``head`` can be text, compressed data or a protobuf message:
+    a cheap look at three bytes before decoding a whole value."""
+    if not head:
+        return False
+    if head[:2] in (b"\x1f\x8b", b"\x28\xb5", b"\xff\xd8", b"\x89P") or (head[0] == 0x78 and len(head) > 1):
+        return True
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return True
+    if head[0] >= 0xC2:
+        return True          # a UTF-8 multi-byte sequence (Chinese text)
+    first = head[0]
+    return (first & 7) in (0, 1, 2, 5) and 0 < first >> 3 < 32
+
+
+def _promising_b64(text: str) -> bool:
+    head = _b64decode(text[:4])
+    return head is not None and _promising_bytes(head)
 
 
 def _meaningful(raw: bytes) -> bool:

@@ -34,8 +34,17 @@ class DetectionResult:
 
 # -- key names --------------------------------------------------------------------------------------------
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+_NORM_CACHE: dict[str, str] = {}
+
+
 def norm_key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    norm = _NORM_CACHE.get(name)
+    if norm is None:
+        norm = _NON_ALNUM.sub("", name.lower())
+        if len(_NORM_CACHE) < 65536:
+            _NORM_CACHE[name] = norm
+    return norm
 
 
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -45,7 +54,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "iccid": ("iccid", "simserial", "simserialnumber", "simsn", "iccid1", "iccid2", "simid"),
     "serial_number": ("serial", "serialno", "serialnumber", "sn", "buildserial", "deviceserial", "hwserial",
                       "rosserialno", "devicesn", "hardwareserial", "serialnum"),
-    "android_id": ("androidid", "anid", "adrid", "aid", "androiduuid", "ssaid", "andid", "androidids"),
+    "android_id": ("androidid", "anid", "adrid", "aid", "ssaid", "andid", "androidids"),
     "oaid": ("oaid", "oaidvalue", "msaoaid", "hmsoaid", "deviceoaid"),
     "vaid": ("vaid", "msavaid"),
     "aaid": ("aaid", "msaaaid"),
@@ -100,7 +109,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
                 "carrierinfo"),
     "screen_info": ("screen", "resolution", "screenresolution", "screensize", "screenwidth", "screenheight",
                     "dpi", "density", "displaymetrics", "sr", "screenw", "screenh", "sw", "sh", "dispw",
-                    "disph", "screendensity", "screendpi", "displaysize", "resolutionratio", "ppi"),
+                    "disph", "screendensity", "screendpi", "displaysize", "resolutionratio", "ppi", "xpx", "ypx",
+                    "ddpi", "displaywidth", "displayheight", "screenwidthpx", "screenheightpx"),
     "coarse_location": ("city", "province", "district", "adcode", "citycode", "cityname", "provincename",
                         "areacode", "county", "regioncode", "cityid"),
     "cell_location": ("cellid", "cellinfo", "celllocation", "basestation", "bsinfo", "cellinfos", "cell",
@@ -179,6 +189,37 @@ _STRONG_TOKENS = frozenset({
     "bankcard", "clipboard", "pasteboard", "imsi1", "imei1", "imei2", "realname", "truename", "smscode",
     "otp", "serialno", "btmac", "bluetoothmac",
 }) & frozenset(KEY_TYPES)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """Everything the detectors need to know about one key name, computed once per distinct name."""
+
+    norm: str
+    type: str | None           # the type the name announces
+    algorithm: str | None      # the hash the name announces (imei_md5)
+    role: str | None           # lat, lng, lac, cid, xyz, pair, pkg: sibling and container detectors
+    negative: bool             # time, order, trace, version...: vetoes shape-only matches
+    record: bool               # id, no, code...: also vetoes mobile / card look-alikes
+
+
+_INFO_CACHE: dict[str, KeyInfo] = {}
+
+
+def key_info(name: str) -> KeyInfo:
+    info = _INFO_CACHE.get(name)
+    if info is not None:
+        return info
+    norm = norm_key(name)
+    key_type, algorithm = key_evidence(name) if name else (None, None)
+    role = ("lat" if norm in _LAT_KEYS else "lng" if norm in _LNG_KEYS else "lac" if norm in _LAC_KEYS
+            else "cid" if norm in _CID_KEYS else "xyz" if norm in ("x", "y", "z") else "pair" if norm in _PAIR_KEYS
+            else "pkg" if norm in _PKG_KEYS else None)
+    negative = _negative(name)
+    info = KeyInfo(norm, key_type, algorithm, role, negative, negative or _negative(name, records=True))
+    if len(_INFO_CACHE) < 65536:
+        _INFO_CACHE[name] = info
+    return info
 
 
 def _negative(name: str, *, records: bool = False) -> bool:
@@ -313,6 +354,8 @@ class _Detector:
         self.profile = profile if profile else None
         self.sdk_fields = {norm_key(k): t for k, t in (data_fields or {}).items()}
         self.found: list[_Candidate] = []
+        self.siblings: dict[tuple[str, str, str], list[Field]] = {}
+        self.packages: dict[tuple[str, str, str], list[Field]] = {}
 
     def add(self, type_id: str, fld: Field, value: str, confidence: float, reason: str, *,
             identity: str | None = None, key: str | None = None) -> None:
@@ -342,23 +385,38 @@ class _Detector:
         if not value:
             return
         profiled = False
-        if self.profile is not None:
+        length = len(value)
+        # numbers only matter as long integers (an IMEI or a phone number sent as a JSON number)
+        worth = length >= 6 and (kind == "str" or length >= 11)
+        if worth and self.profile is not None:
             for hit in self.profile.index.search(value):
                 form = "plain" if hit.form in ("plain", "lower", "upper") else hit.form
                 self.add(hit.type, fld, hit.token, 1.0, f"profile:{form}", identity=f"profile:{hit.value}")
                 profiled = True
-        if len(value) > 512:
+        if length > 512:
             return
         name = fld.name
-        sdk_type = self.sdk_fields.get(norm_key(name)) or (self.sdk_fields.get(norm_key(fld.key))
-                                                           if self.sdk_fields else None)
-        if sdk_type is not None and self.keyed(fld, sdk_type, None, "key:data_fields"):
+        info = key_info(name)
+        role = info.role
+        if role is not None:
+            if role == "pair":
+                if kind == "str":
+                    self.pair_string(fld, f"key:{name}")
+            elif role == "pkg":
+                if "[]." in fld.key and v.is_package_name(value, strict=False):
+                    array = fld.key.rsplit("[].", 1)[0] + "[]"
+                    self.packages.setdefault((fld.location, fld.chain, array), []).append(fld)
+            else:
+                self.siblings.setdefault((fld.location, fld.chain, fld.parent), []).append(fld)
+        if self.sdk_fields:
+            sdk_type = self.sdk_fields.get(info.norm) or self.sdk_fields.get(norm_key(fld.key))
+            if sdk_type is not None and self.keyed(fld, sdk_type, None, "key:data_fields"):
+                return
+        key_type = info.type
+        if key_type is not None and self.keyed(fld, key_type, info.algorithm, f"key:{name}"):
             return
-        key_type, algorithm = key_evidence(name) if name else (None, None)
-        if key_type is not None and self.keyed(fld, key_type, algorithm, f"key:{name}"):
-            return
-        if not profiled:
-            self.shape(fld, value, key_type)
+        if worth and not profiled:
+            self.shape(fld, value, info)
 
     def keyed(self, fld: Field, type_id: str, algorithm: str | None, reason: str) -> bool:
         value = fld.value.strip()
@@ -397,7 +455,7 @@ class _Detector:
                     return True
         return False
 
-    def shape(self, fld: Field, value: str, key_type: str | None) -> None:
+    def shape(self, fld: Field, value: str, info: KeyInfo) -> None:
         value = value.strip()
         length = len(value)
         if length > 24 and fld.kind == "str" and "," in value and "." in value:
@@ -406,11 +464,10 @@ class _Detector:
                 return
         if length < 6 or length > 64:
             return
-        name = fld.name
         if value.isdigit():
-            if length in (11, 16, 17, 19) and _negative(name, records=True):
+            if length in (11, 16, 17, 19) and info.record:
                 return
-            if length in (15, 20) and _negative(name):
+            if length in (15, 20) and info.negative:
                 return
             if length == 15:
                 if v.is_imsi(value):
@@ -425,7 +482,8 @@ class _Detector:
                 self.add("id_card_number", fld, value, 0.95, "validator:gb11643")
             elif length in (19, 20) and value.startswith("8986") and v.is_iccid(value):
                 self.add("iccid", fld, value, 0.8, "validator:iccid-8986")
-            elif 16 <= length <= 19 and v.is_bank_card(value):
+            elif value.startswith("62") and v.is_bank_card(value):
+                # shape alone: only UnionPay (62, 16-19 digits); other networks need a key saying "card"
                 self.add("bank_card_number", fld, value, 0.8, "validator:luhn+bin")
             return
         first = value[0]
@@ -447,19 +505,19 @@ class _Detector:
             if number:
                 self.add("phone_number", fld, value, 0.85, "validator:cn-mobile+86", identity=number)
             return
-        if first.isdigit() and "." in value and value.count(".") == 3 and not _negative(name):
+        if first.isdigit() and "." in value and value.count(".") == 3 and not info.negative:
             address = v.public_ip(value)
             if address and not v.looks_like_version(value):
                 self.add("ip_address", fld, value, 0.7, "validator:public-ip")
             return
-        if ":" in value and length >= 15 and value.count(":") >= 2 and not _negative(name) and key_type is None:
+        if ":" in value and length >= 15 and value.count(":") >= 2 and not info.negative and info.type is None:
             address = v.public_ip(value)
             if address and ":" in address:
                 self.add("ip_address", fld, value, 0.7, "validator:public-ipv6")
             return
         if first == "1" and (" " in value or "-" in value) and length <= 13:
             number = v.normalize_cn_mobile(value)
-            if number and not _negative(name, records=True):
+            if number and not info.record:
                 self.add("phone_number", fld, value, 0.75, "validator:cn-mobile", identity=number)
 
     def item_list(self, fld: Field, items: list[str]) -> None:
@@ -482,8 +540,9 @@ class _Detector:
     def value_list(self, fld: Field, items: list[str], forced: str | None = None) -> bool:
         if len(items) < 3:
             return False
-        packages = [i for i in items if v.is_package_name(i)]
-        if len(packages) < 3 or len(packages) < 0.6 * len(items):
+        packages = [i for i in items if v.is_package_name(i, strict=False)]
+        strict = sum(1 for i in packages if v.is_package_name(i))
+        if len(packages) < 3 or len(packages) < 0.6 * len(items) or strict < len(packages) / 2:
             return False
         name = fld.name
         key_type, _ = key_evidence(name) if name else (None, None)
@@ -539,25 +598,11 @@ class _Detector:
                 self.add("precise_location", fld, text, 0.9, "exif:gps")
 
     # across fields
-    def groups(self, fields: list[Field]) -> None:
+    def groups(self) -> None:
         """Detectors that need siblings: lat/lng pairs, cell ids, sensor triples, package arrays."""
-        by_parent: dict[tuple[str, str, str], list[Field]] = {}
-        array_packages: dict[tuple[str, str, str], list[Field]] = {}
-        for fld in fields:
-            if fld.kind not in ("str", "num") or not fld.name:
-                continue
-            norm = norm_key(fld.name)
-            if norm in _LAT_KEYS or norm in _LNG_KEYS or norm in _LAC_KEYS or norm in _CID_KEYS or norm in (
-                    "x", "y", "z"):
-                by_parent.setdefault((fld.location, fld.chain, fld.parent), []).append(fld)
-            if norm in _PAIR_KEYS and fld.kind == "str":
-                self.pair_string(fld, f"key:{fld.name}")
-            if "[]." in fld.key and (norm in _PKG_KEYS) and v.is_package_name(fld.value):
-                array = fld.key.rsplit("[].", 1)[0] + "[]"
-                array_packages.setdefault((fld.location, fld.chain, array), []).append(fld)
-        for members in by_parent.values():
+        for members in self.siblings.values():
             self.sibling_group(members)
-        for (_, _, array), members in array_packages.items():
+        for (_, _, array), members in self.packages.items():
             values = sorted({m.value for m in members})
             if len(values) >= 3:
                 first = members[0]
@@ -605,7 +650,7 @@ _VALIDATED = {"imei": "+validator:luhn", "imsi": "+validator:imsi", "iccid": "+v
 _HASHABLE = frozenset({"imei", "meid", "imsi", "iccid", "android_id", "oaid", "mac_address", "phone_number",
                        "email", "idfa", "gaid", "id_card_number", "serial_number"})
 _UA_ANDROID = re.compile(r"Android\s+(\d+(?:\.\d+)*)\s*;(?:\s*[a-z]{2}[-_][a-zA-Z]{2}\s*;)?\s*([^;)]*?)\s*(?:Build/|\)|;)")
-_UA_IOS = re.compile(r"\b(iPhone|iPad|iPod)\b.*?\bOS (\d+(?:[_.]\d+)*)")
+_UA_IOS = re.compile(r"\b(iPhone|iPad|iPod)\b.*?(?:\bOS |\biOS[ /])(\d+(?:[_.]\d+)*)")
 
 
 def _number(value: str) -> bool:
@@ -619,6 +664,20 @@ def _number(value: str) -> bool:
 def _cell_number(value: str) -> bool:
     value = value.strip()
     return value.isdigit() and value not in ("0", "2147483647", "65535") and len(value) <= 12
+
+
+_HASHES: dict[tuple[str, bytes], str] = {}
+
+
+def _hash(value: str, salt: bytes) -> str:
+    """redact.value_hash, remembered: a session sends the same identifiers in request after request."""
+    key = (value, salt)
+    digest = _HASHES.get(key)
+    if digest is None:
+        if len(_HASHES) >= 8192:
+            _HASHES.clear()
+        digest = _HASHES[key] = value_hash(value, salt)
+    return digest
 
 
 def _identity(type_id: str, value: str) -> str:
@@ -665,13 +724,13 @@ def detect_fields(decoded: DecodeResult, profile: DeviceProfile | None = None, *
     detector = _Detector(profile, data_fields)
     for fld in decoded.fields:
         detector.field(fld)
-    detector.groups(decoded.fields)
+    detector.groups()
     detections = []
     for cand in sorted(_select(detector.found), key=lambda c: (c.fld.location, c.key, c.type)):
         detections.append(Detection(
             type=cand.type, location=cand.fld.location, key=cand.key, encoding=cand.fld.chain,
             confidence=cand.confidence, reason=cand.reason, preview=preview(cand.value),
-            value_hash=value_hash(cand.value, salt), raw_value=cand.value))
+            value_hash=_hash(cand.value, salt), raw_value=cand.value))
     notes = list(decoded.notes)
     opaque = bool(to_sdk and decoded.body_opaque)
     if decoded.body_opaque and not to_sdk:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flowaudit.core.taxonomy import TYPE_IDS
@@ -30,6 +30,7 @@ class ProfileHit:
 
 
 _SEPARATORS = re.compile(r"[\s:\-_.()+/]")
+_DROP_SEPARATORS = str.maketrans("", "", " \t\n:-_.()+/")
 # Tokens inside longer strings: identifiers, hex, base64 and base64url runs, with : and - kept so that MACs
 # and UUIDs stay whole.
 _TOKEN = re.compile(r"[0-9A-Za-z+/=_:\-]{6,}")
@@ -44,7 +45,7 @@ def _b64_forms(raw: bytes) -> set[str]:
 
 
 def compact(value: str) -> str:
-    return _SEPARATORS.sub("", value)
+    return value.translate(_DROP_SEPARATORS)
 
 
 def value_forms(type_id: str, value: str) -> list[tuple[str, str]]:
@@ -81,7 +82,8 @@ class ProfileIndex:
     exact: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)    # case-sensitive (base64)
     folded: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)   # keys lower-cased
     phrases: list[tuple[str, str, str]] = field(default_factory=list)             # values with spaces/CJK
-    phrase_pattern: re.Pattern[str] | None = None
+    phrase_pattern: re.Pattern[str] | None = None          # values with spaces or non-ASCII characters
+    ascii_phrase_pattern: re.Pattern[str] | None = None    # the ASCII ones only (an ASCII text needs no more)
     min_len: int = 1
 
     def _add(self, table: dict[str, list[tuple[str, str, str]]], key: str, entry: tuple[str, str, str]) -> None:
@@ -113,44 +115,54 @@ class ProfileIndex:
         if index.phrases:
             alternatives = sorted({re.escape(p[2]) for p in index.phrases}, key=len, reverse=True)
             index.phrase_pattern = re.compile("|".join(alternatives), re.IGNORECASE)
+            ascii_only = [a for a in alternatives if a.isascii()]
+            if ascii_only:
+                index.ascii_phrase_pattern = re.compile("|".join(ascii_only), re.IGNORECASE)
         return index
 
     def lookup(self, token: str) -> list[ProfileHit]:
-        hits = [ProfileHit(t, v, f, token) for t, v, f in self.exact.get(token, ())]
-        folded = self.folded.get(token.lower())
-        if folded is None and len(token) >= 6:
-            folded = self.folded.get(compact(token).lower())
-        if folded:
-            hits.extend(ProfileHit(t, v, f, token) for t, v, f in folded)
+        exact = self.exact.get(token)
+        folded = self.folded.get(token)
+        if folded is None:
+            lower = token.lower()
+            if lower != token:
+                folded = self.folded.get(lower)
+            if folded is None and not token.isalnum():
+                folded = self.folded.get(compact(lower))
+        if exact is None and folded is None:
+            return []
+        hits = [ProfileHit(t, v, f, token) for t, v, f in exact or ()]
+        hits.extend(ProfileHit(t, v, f, token) for t, v, f in folded or ())
         return hits
 
-    def search(self, text: str) -> Iterator[ProfileHit]:
+    def search(self, text: str) -> list[ProfileHit]:
         """Every profile value in ``text``: the whole text, then its tokens, then multi-word values."""
         whole = self.lookup(text)
         if whole:
-            yield from whole
-            return
-        if len(text) > _MIN_SUBSTRING:
+            return whole
+        found: list[ProfileHit] = []
+        if len(text) > _MIN_SUBSTRING and not text.isalnum():
             seen: set[str] = set()
             for token in _TOKEN.findall(text):
                 if token in seen or token == text:
                     continue
                 seen.add(token)
-                found = self.lookup(token)
-                if not found and (":" in token or "-" in token or "=" in token):
+                hits = self.lookup(token)
+                if not hits and (":" in token or "-" in token or "=" in token):
                     for part in re.split(r"[:\-=]", token):
                         if len(part) >= _MIN_SUBSTRING and part not in seen:
                             seen.add(part)
-                            found.extend(self.lookup(part))
-                for hit in found:
-                    if len(hit.value) >= _MIN_SUBSTRING or hit.form not in ("plain", "lower", "upper"):
-                        yield hit
-        if self.phrase_pattern is not None:
-            for match in self.phrase_pattern.finditer(text):
+                            hits.extend(self.lookup(part))
+                found.extend(hit for hit in hits
+                             if len(hit.value) >= _MIN_SUBSTRING or hit.form not in ("plain", "lower", "upper"))
+        pattern = self.phrase_pattern if not text.isascii() else self.ascii_phrase_pattern
+        if pattern is not None and (" " in text or not text.isascii()):
+            for match in pattern.finditer(text):
                 found_text = match.group(0).lower()
                 for type_id, value, phrase in self.phrases:
                     if phrase.lower() == found_text:
-                        yield ProfileHit(type_id, value, "plain", match.group(0))
+                        found.append(ProfileHit(type_id, value, "plain", match.group(0)))
+        return found
 
 
 @dataclass(slots=True)
@@ -189,7 +201,7 @@ class DeviceProfile:
         """Profile values found in one decoded field value."""
         if not self.values or not text:
             return []
-        return list(self.index.search(text))
+        return self.index.search(text)
 
     def __bool__(self) -> bool:
         return any(self.values.values())

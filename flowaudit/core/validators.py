@@ -282,13 +282,18 @@ _NOT_PACKAGE_ENDINGS = frozenset({
 })
 
 
-def is_package_name(value: str) -> bool:
-    """An Android application id such as com.tencent.mm (not a host name, file name or class name)."""
+def is_package_name(value: str, *, strict: bool = True) -> bool:
+    """An Android application id such as com.tencent.mm (not a host name or file name).
+
+    ``strict`` also rejects a capitalised last segment (com.example.MainActivity: a class name); real
+    application ids sometimes have one (com.eg.android.AlipayGphone), so lists are judged leniently."""
     if not (3 <= len(value) <= 150) or not _PACKAGE.fullmatch(value):
         return False
     parts = value.split(".")
     last = parts[-1]
-    return last.lower() not in _NOT_PACKAGE_ENDINGS and not last[:1].isupper() and parts[0].lower() != "www"
+    if last.lower() in _NOT_PACKAGE_ENDINGS or parts[0].lower() == "www":
+        return False
+    return not (strict and last[:1].isupper())
 
 
 def shannon_entropy(data: bytes) -> float:
