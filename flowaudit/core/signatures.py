@@ -493,15 +493,8 @@ class SignatureIndex:
         found: list[CompiledRule] = []
         if self._any_by_header:
             table = self._any_by_header
-            seen: set[str] = set()
-            for key, _value in view.obs.headers:
-                lkey = key.lower()
-                if lkey in seen:
-                    continue
-                seen.add(lkey)
-                rules = table.get(lkey)
-                if rules:
-                    found.extend(rules)
+            for name in {key.lower() for key, _value in view.obs.headers} & table.keys():
+                found.extend(table[name])
         if self._any_by_segment:
             rules = self._any_by_segment.get(_path_first_segment(view.path))
             if rules:
@@ -541,9 +534,10 @@ class SignatureIndex:
                 return (host, named)
         return (host,)
 
-    def matches(self, obs: Observation) -> list[tuple[int, CompiledRule]]:
+    def matches(self, obs: Observation, hosts: tuple[str, ...] | None = None) -> list[tuple[int, CompiledRule]]:
         """Every rule that matches the observation, with the specificity it matched at."""
-        hosts = self.hosts_of(obs)
+        if hosts is None:
+            hosts = self.hosts_of(obs)
         candidates = self.host_candidates(hosts[0])
         if len(hosts) > 1:
             candidates = candidates + self.host_candidates(hosts[1])
@@ -574,12 +568,16 @@ class SignatureIndex:
             self._first_party_cache[key] = domains
         return domains
 
-    def _first_party_match(self, host: str, domains: frozenset[str]) -> str | None:
+    @staticmethod
+    def _first_party_match(host: str, domains: frozenset[str]) -> str | None:
         if host in domains:
             return host
-        for index in range(len(host)):
-            if host[index] == "." and host[index + 1:] in domains:
-                return host[index + 1:]
+        dot = host.find(".")
+        while dot != -1:
+            parent = host[dot + 1:]
+            if parent in domains:
+                return parent
+            dot = host.find(".", dot + 1)
         return None
 
     def attribute(self, obs: Observation, first_party: Iterable[str] = ()) -> Attribution | None:
@@ -588,7 +586,8 @@ class SignatureIndex:
         ``first_party``: the audited app's own domains (each covers its subdomains); see
         ``first_party_candidates`` for suggestions derived from a package name.
         """
-        matched = self.matches(obs)
+        hosts = self.hosts_of(obs)
+        matched = self.matches(obs, hosts)
         best_score, best = self._best(matched)
         if best and best[0].kind == "any_host" and len(matched) > len(best):
             # A vendor's shared fingerprint (a header all its SDKs send) names the vendor; if the host
@@ -601,7 +600,7 @@ class SignatureIndex:
             domains = self._first_party_domains(first_party)
             if domains:
                 domain = None
-                for host in self.hosts_of(obs):
+                for host in hosts:
                     domain = domain or self._first_party_match(host, domains)
                 if domain is not None:
                     fp_score = _score(BAND_DOMAIN, domain.count(".") + 1, 0)
