@@ -353,7 +353,7 @@ def split_items(text: str) -> list[str]:
         label = re.match(r"^([^:：(（]{2,12})[:：]\s*", item)
         if label and _block_field(label.group(1)):
             item = item[label.end():].strip()
-        if item and not NONE_WORDS.match(item):
+        if item:  # 无 / 不收集个人信息 stay: an entry that says so is complete
             out.append(item)
     return out
 

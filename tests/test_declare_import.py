@@ -284,7 +284,7 @@ def test_gb18030_csv_and_tab_separated(tmp_path):
 
 
 def test_split_items_respects_brackets():
-    assert split_items("设备信息（IMEI、IMSI）、位置信息；应用列表\n无") == ["设备信息(IMEI、IMSI)", "位置信息", "应用列表"]
+    assert split_items("设备信息（IMEI、IMSI）、位置信息；应用列表\n无") == ["设备信息(IMEI、IMSI)", "位置信息", "应用列表", "无"]
 
 
 def test_markdown_quoted_tables_and_links():

@@ -23,9 +23,10 @@ def md(text: object) -> str:
 
 
 def md_code(text: object) -> str:
+    """Captured text in a code span: no backtick can close it (shown as U+02CB) and no pipe can split a
+    table cell; Markdown renders code-span content as literal text."""
     value = ("" if text is None else str(text)).replace("\n", " ").replace("\r", " ")
-    fence = "``" if "`" in value else "`"
-    return f"{fence} {value} {fence}" if fence == "``" else f"`{value}`"
+    return "`" + value.replace("`", "\u02cb").replace("|", "\\|") + "`"
 
 
 def render_markdown(r: dict[str, Any]) -> str:
