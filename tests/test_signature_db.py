@@ -169,3 +169,14 @@ def test_stray_files_are_reported(tmp_path: Path) -> None:
     (tmp_path / "acme" / "deeper" / "x.yaml").write_text("id: x\n", encoding="utf-8")
     stray = {p.path.name for p in validate_directory(tmp_path) if "not loaded" in p.message}
     assert stray == {"loose.yaml", "old.yml", "x.yaml"}
+
+
+def test_alias_bomb_is_rejected_quickly(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["xxxxxxxx", "xxxxxxxx", "xxxxxxxx", "xxxxxxxx", "xxxxxxxx", "xxxxxxxx", "xxxxxxxx", "xxxxxxxx"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 8) + "]" for i in range(1, 9)]
+    lines.append("id: acme-x\nname: Acme\naliases: *a8\nbomb: *a8\n")
+    path = write(tmp_path, "acme", "acme-x", "\n".join(lines))
+    with pytest.raises(SignatureFileError) as err:
+        load_signature_file(path)      # 8**9 references if expanded; must fail on shape, not expand
+    assert "aliases.0: Input should be a valid string" in str(err.value)
+    assert "bomb: Extra inputs are not permitted" in str(err.value)
