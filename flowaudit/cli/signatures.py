@@ -126,17 +126,27 @@ def match_command(url: str, directory: Path | None, headers: tuple[str, ...], me
 
 @signatures_group.command("validate")
 @_dir_option
-def validate_command(directory: Path | None) -> None:
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+def validate_command(directory: Path | None, files: tuple[Path, ...]) -> None:
     """Check every signature file: schema, id == file name, vendor.id == folder, regexes compile and are
     not trivially broad, no bare rules on shared platforms or public suffixes, data-type ids in the
     taxonomy, match/no_match examples attribute as stated, no undeclared collisions between SDKs.
+
+    With FILES, report only those files (still judged against the whole directory they belong to,
+    which defaults to the folder above their vendor folder).
 
     Prints one line per problem (with the file path). Exit status 0 if clean, 3 otherwise.
     """
     from flowaudit.signature_db import STRAY_MESSAGE, file_problems, signature_files, stray_files
 
+    selected = [f.resolve() for f in files]
+    for path in selected:
+        if not path.is_file():
+            raise InputError(f"no such signature file: {path}")
+    if directory is None and selected:
+        directory = selected[0].parent.parent
     database = _database(directory)
-    paths = signature_files(database.directory)
+    paths = selected or signature_files(database.directory)
     problems = 0
     bad_files = 0
     for path in paths:
@@ -146,7 +156,7 @@ def validate_command(directory: Path | None) -> None:
         for message in messages:
             problems += 1
             click.echo(f"{path}: {message}")
-    for path in stray_files(database.directory):
+    for path in [] if selected else stray_files(database.directory):
         bad_files += 1
         problems += 1
         click.echo(f"{path}: {STRAY_MESSAGE}")

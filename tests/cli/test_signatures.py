@@ -90,6 +90,17 @@ def test_validate_clean_and_broken(sigdir: Path) -> None:
     assert "problem(s) in 2 file(s)" in out
 
 
+def test_validate_selected_files(sigdir: Path) -> None:
+    bad = write(sigdir, "gamma", "gamma-cloud", "myqcloud.com")
+    good = sigdir / "acme" / "acme-push.yaml"
+    code, out = run("validate", str(good))
+    assert code == 0 and "1 signature files, 0 problem(s)" in out
+    code, out = run("validate", str(good), str(bad))
+    assert code == 3 and "shared platform" in out and "2 signature files, 1 problem(s) in 1 file(s)" in out
+    code, out = run("validate", str(sigdir / "acme" / "missing.yaml"))
+    assert code == 3 and "no such signature file" in out
+
+
 def test_validate_missing_directory(tmp_path: Path) -> None:
     code, out = run("validate", "--dir", str(tmp_path / "nope"))
     assert code == 3 and "not a directory" in out
