@@ -4,6 +4,7 @@ in and out of their tables."""
 from __future__ import annotations
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import defer, selectinload
 
 from flowaudit.core.compare import SessionView
 from flowaudit.core.declarations import Declaration, DeclarationError, load_declaration
@@ -20,7 +21,7 @@ from flowaudit.core.model import (
 from flowaudit.core.pipeline import Analysis
 from flowaudit.db.engine import StorageError
 from flowaudit.db.models import DeclarationRow, FindingRow, ObservationRow, SessionRow
-from flowaudit.db.queries import iter_observations, markers, session_by_name
+from flowaudit.db.queries import markers, session_by_name
 from flowaudit.db.store import Store
 
 FIRST_PARTY_ID = "first-party"
@@ -54,7 +55,7 @@ def _analysis(row: ObservationRow, index: object | None) -> Analysis:
         kind=_enum(ObservationKind, row.kind, ObservationKind.REQUEST),  # type: ignore[arg-type]
         method=row.method, scheme=row.scheme, port=row.port, path=row.path or "", query=row.query or "",
         http_version=row.http_version, headers=[(str(k), str(v)) for k, v in (row.headers or [])],
-        body=row.body or b"", body_size=row.body_size, tls=row.tls, status=row.status,
+        body_size=row.body_size, tls=row.tls, status=row.status,
         response_headers=[(str(k), str(v)) for k, v in (row.response_headers or [])],
         response_head=row.response_head or b"", response_size=row.response_size, client_ip=row.client_ip,
         server_ip=row.server_ip, error=row.error, id=row.id)
@@ -71,6 +72,23 @@ def _session(db, name: str) -> SessionRow:  # type: ignore[no-untyped-def]
     return row
 
 
+def _observations(db, session_id: int, batch: int = 2000):  # type: ignore[no-untyped-def]
+    """The session's observations in time order, without their bodies (findings never need them; a
+    session of many large bodies would not fit in memory), in keyset-paginated batches."""
+    last_ts, last_id = float("-inf"), 0
+    while True:
+        rows = db.scalars(
+            select(ObservationRow).options(defer(ObservationRow.body), selectinload(ObservationRow.detections))
+            .where(ObservationRow.session_id == session_id)
+            .where((ObservationRow.ts > last_ts) | ((ObservationRow.ts == last_ts) & (ObservationRow.id > last_id)))
+            .order_by(ObservationRow.ts, ObservationRow.id).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last_ts, last_id = rows[-1].ts, rows[-1].id
+        db.expunge_all()
+
+
 def load_session_view(store: Store, name: str, index: object | None = None) -> SessionView:
     """The stored session ``name`` with every observation, its attribution and detections, and markers."""
     with store.sessionmaker() as db:
@@ -81,7 +99,7 @@ def load_session_view(store: Store, name: str, index: object | None = None) -> S
         view.markers = [Marker(ts=m.ts, kind=m.kind, label=m.label, session=name, id=m.id)
                         for m in markers(db, session.id)]
         sources: list[str] = []
-        for row in iter_observations(db, session.id):
+        for row in _observations(db, session.id):
             analysis = _analysis(row, index)
             view.analyses.append(analysis)
             if row.source not in sources:

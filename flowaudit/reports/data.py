@@ -92,8 +92,10 @@ def build_report(view: SessionView, findings: list[Finding], declaration: Declar
     for a in view.analyses:
         att = a.attribution
         if att is not None and not att.first_party:
+            sig = signatures.get(att.sdk_id)
+            vendor = ((sig.vendor.name_zh or sig.vendor.name) if lang == "zh" else sig.vendor.name) if sig else att.vendor
             entry = seen.setdefault(att.sdk_id, {"sdk_id": att.sdk_id, "name": att.name, "name_zh": att.name_zh,
-                                                 "vendor": att.vendor, "category": att.category, "requests": 0,
+                                                 "vendor": vendor, "category": att.category, "requests": 0,
                                                  "hosts": set(), "data_types": set()})
             entry["requests"] += 1
             entry["hosts"].add(a.observation.host)

@@ -59,6 +59,8 @@ def test_stored_session_becomes_a_view(db_url):
     first = view.analyses[0]
     assert first.attribution and first.attribution.sdk_id == "umeng-analytics"
     assert [d.type for d in first.detections] == ["imei", "oaid"] and first.observation.id is not None
+    # bodies stay in the database: findings never need them
+    assert first.observation.body == b"" and first.observation.body_size == len(b'{"imei":"[imei]"}')
     assert view.analyses[1].observation.host_only
     assert view.analyses[2].observation.response_head.startswith(b"PK")
     assert [(m.kind, m.ts) for m in view.markers] == [("consent", 20.0)]
