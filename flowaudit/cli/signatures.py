@@ -19,7 +19,7 @@ def _database(directory: Path | None):  # type: ignore[no-untyped-def]
 
     if directory is not None and not directory.is_dir():
         raise InputError(f"not a directory: {directory}")
-    return load_database(directory)
+    return load_database(directory.resolve() if directory is not None else None)
 
 
 @click.group("signatures")
