@@ -113,6 +113,8 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
 
     ctx = CaptureContext(keylog)
     out = ctx.out
+    if isinstance(reader, RawPcapNgReader):
+        reader.blocktypes[10] = lambda block, _size: _decryption_secrets(reader.endian, block, ctx, stats, path)
     flows: dict[tuple[bytes, int, bytes, int], TcpConnection | _Closed] = {}
     quic = None
     dns_seen: dict[tuple[bytes, str], float] = {}
@@ -288,6 +290,25 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
     if ctx.gaps:
         stats.warnings.append(f"{path.name}: {ctx.gaps} gap(s) in TCP streams (segments missing from the capture)")
     stats.warnings.extend(ctx.notes)
+
+
+def _decryption_secrets(endian: str, block: bytes, ctx: CaptureContext, stats: CaptureStats, path: Path) -> None:
+    """A pcapng Decryption Secrets Block (as written by PCAPdroid or editcap --inject-secrets): TLS key log
+    lines embedded in the capture, used alongside any key log file given."""
+    from flowaudit.readers.capture.keylog import KeyLog, parse_keylog
+
+    if len(block) < 8:
+        return
+    secrets_type = int.from_bytes(block[:4], "big" if endian == ">" else "little")
+    length = int.from_bytes(block[4:8], "big" if endian == ">" else "little")
+    if secrets_type != 0x544C534B:  # "TLSK"
+        stats.warnings.append(f"{path.name}: ignored decryption secrets of type 0x{secrets_type:08x}")
+        return
+    embedded = parse_keylog(block[8:8 + length].decode("ascii", "replace"))
+    if ctx.keylog is None:
+        ctx.keylog = KeyLog()
+    for random, secrets in embedded.secrets.items():
+        ctx.keylog.secrets.setdefault(random, {}).update(secrets)
 
 
 def _new_connection(ctx: CaptureContext, src: bytes, sport: int, dst: bytes, dport: int, flags: int,

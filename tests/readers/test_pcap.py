@@ -604,6 +604,12 @@ def test_tcpdump_https_with_python_keylog(tmp_path: Path, version: str) -> None:
     plain = list(read_capture(capture, stats=stats))
     assert [(o.kind, o.host) for o in plain] == [(ObservationKind.TLS_SNI, "localhost")]
     assert stats.undecryptable_tls == 1
+    # the same secrets embedded in a pcapng by editcap (as PCAPdroid does) decrypt without a key log file
+    if shutil.which("editcap"):
+        embedded = tmp_path / "with-secrets.pcapng"
+        subprocess.run(["editcap", "--inject-secrets", f"tls,{keylog}", str(capture), str(embedded)], check=True,
+                       capture_output=True, timeout=30)
+        assert [(o.method, o.body) for o in read_capture(embedded)] == [("POST", body), ("GET", b"")]
 
 
 class _H2Server:

@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 
 from flowaudit.core.model import Observation, ObservationKind, Source
 from flowaudit.readers.capture.http1 import (
-    METHOD_START,
     REQUEST_LINE,
     Http1Parser,
     HttpConversation,
     HttpExchange,
     header_value,
+    starts_like_request,
 )
 from flowaudit.readers.capture.tcp import TcpStream
 
@@ -162,8 +162,7 @@ class TcpConnection:
             self.mode = IGNORED  # joined an encrypted connection after its handshake
             self.ctx.undecryptable_tls += 1
             return
-        if (self.from_start and METHOD_START.match(first) is None and REQUEST_LINE.search(first) is None
-                and len(first) >= 16):
+        if self.from_start and not starts_like_request(first) and REQUEST_LINE.search(first) is None:
             self.mode = IGNORED
             return
         self.start_http()

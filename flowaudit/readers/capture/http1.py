@@ -21,6 +21,17 @@ REQUEST_LINE = re.compile(
     rb" [^\s]+ HTTP/1\.[01]\r?\n")
 STATUS_LINE = re.compile(rb"HTTP/1\.[01] [1-5]\d\d(?: [^\r\n]*)?\r?\n")
 METHOD_START = re.compile(rb"[A-Z]{3,9} ")
+METHODS = (b"GET ", b"POST ", b"PUT ", b"DELETE ", b"HEAD ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE ",
+           b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"COPY ", b"MOVE ", b"LOCK ", b"UNLOCK ")
+
+
+def starts_like_request(data: bytes) -> bool:
+    """True when ``data`` begins with (a prefix of) an HTTP method and a space."""
+    for method in METHODS:
+        n = min(len(data), len(method))
+        if n and data[:n] == method[:n]:
+            return True
+    return False
 
 SYNC, HEAD, BODY_LEN, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILER, BODY_CLOSE, DEAD = range(9)
 

@@ -227,13 +227,16 @@ class QuicTracker:
 
 
 def build_client_initial(sni: str, dcid: bytes, scid: bytes | None = None, pn: int = 0,
-                         version: int = QUIC_V1, size: int = 1200) -> bytes:
-    """A protected client Initial datagram carrying a ClientHello for ``sni`` (used to synthesise captures)."""
+                         version: int = QUIC_V1, size: int = 1200, crypto_range: tuple[int, int] | None = None,
+                         hello: bytes | None = None) -> bytes:
+    """A protected client Initial datagram carrying a ClientHello for ``sni`` (used to synthesise captures).
+    ``crypto_range`` carries only that slice of the ClientHello, as when it spans several Initials."""
     from flowaudit.readers.capture_synth import client_hello_record
 
-    hello = client_hello_record(sni, alpn=("h3",))[5:]
+    hello = hello if hello is not None else client_hello_record(sni, alpn=("h3",))[5:]
     scid = scid if scid is not None else os.urandom(8)
-    crypto = b"\x06" + encode_varint(0) + encode_varint(len(hello)) + hello
+    start, end = crypto_range or (0, len(hello))
+    crypto = b"\x06" + encode_varint(start) + encode_varint(end - start) + hello[start:end]
     pn_len = 2
     first = 0xC0 | (VERSIONS[version][2] << 4) | (pn_len - 1)
     head = (bytes([first]) + version.to_bytes(4, "big") + bytes([len(dcid)]) + dcid + bytes([len(scid)]) + scid
