@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import insert
 
+from flowaudit.db import aggregates
 from flowaudit.db.models import DetectionRow, MarkerRow, ObservationRow
 from flowaudit.db.seed import SDKS, synthetic_analyses
 from flowaudit.db.store import Store
@@ -64,6 +65,8 @@ def build(store: Store, count: int) -> None:
             print(f"\r  inserted {min(count, offset + chunk):,}/{count:,}", end="", file=sys.stderr)
         conn.execute(insert(MarkerRow), [{"session_id": session.id, "ts": start + count * 0.002, "kind": "consent", "label": ""}])
     print(file=sys.stderr)
+    with store.sessionmaker() as db:
+        aggregates.rebuild(db, session.id)
     with store.engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
 
@@ -120,7 +123,7 @@ def live(store: Store, base: str, rate: int, seconds: float) -> tuple[int, int, 
     while time.time() - begin < seconds:
         now = time.time()
         analyses = synthetic_analyses(batch, seed=sent, start=now, hostile_every=0)
-        for i, a in enumerate(analyses):
+        for a in analyses:
             a.observation.ts = now
         store.write_analyses(session, analyses)
         sent += batch

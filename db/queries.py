@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from flowaudit.db.models import DetectionRow, EventRow, MarkerRow, ObservationRow, SessionRow
+from flowaudit.db.models import AggregateRow, EventRow, MarkerRow, ObservationRow, SessionRow
 
 
 def session_by_name(db: Session, name: str) -> SessionRow | None:
@@ -15,14 +15,16 @@ def session_by_name(db: Session, name: str) -> SessionRow | None:
 
 
 def session_summaries(db: Session) -> list[dict]:
-    counts = dict(db.execute(select(ObservationRow.session_id, func.count()).group_by(ObservationRow.session_id)).all())
-    detections = dict(db.execute(select(DetectionRow.session_id, func.count()).group_by(DetectionRow.session_id)).all())
-    sdks = dict(db.execute(select(ObservationRow.session_id, func.count(func.distinct(ObservationRow.sdk_id)))
-                           .group_by(ObservationRow.session_id)).all())
+    totals: dict[tuple[int, str], int] = {}
+    for session_id, dimension, total, keys in db.execute(
+            select(AggregateRow.session_id, AggregateRow.dimension, func.sum(AggregateRow.count), func.count())
+            .where(AggregateRow.dimension.in_(("bucket", "type", "sdk"))).group_by(AggregateRow.session_id,
+                                                                                  AggregateRow.dimension)):
+        totals[(session_id, dimension)] = keys if dimension == "sdk" else int(total or 0)
     rows = db.scalars(select(SessionRow).order_by(SessionRow.created_at, SessionRow.id)).all()
     return [{"id": r.id, "name": r.name, "app_id": r.app_id, "device": r.device, "created_at": r.created_at,
-             "observations": counts.get(r.id, 0), "detections": detections.get(r.id, 0), "sdks": sdks.get(r.id, 0),
-             "keep_raw": r.keep_raw} for r in rows]
+             "observations": totals.get((r.id, "bucket"), 0), "detections": totals.get((r.id, "type"), 0),
+             "sdks": totals.get((r.id, "sdk"), 0), "keep_raw": r.keep_raw} for r in rows]
 
 
 def iter_observations(db: Session, session_id: int | None = None, *, batch: int = 1000) -> Iterator[ObservationRow]:

@@ -19,8 +19,10 @@ from flowaudit.core.model import Marker
 from flowaudit.core.pipeline import Analysis
 from flowaudit.core.profile import DeviceProfile
 from flowaudit.core.redact import mask_text
+from flowaudit.db import aggregates
 from flowaudit.db.engine import StorageError, make_engine, migrate
 from flowaudit.db.models import (
+    AggregateRow,
     DeclarationRow,
     DetectionRow,
     EventRow,
@@ -125,7 +127,7 @@ class Store:
             row = db.scalar(select(SessionRow).where(SessionRow.name == name))
             if row is None:
                 return False
-            for table in (DetectionRow, ObservationRow, MarkerRow, EventRow, FindingRow, DeclarationRow):
+            for table in (DetectionRow, ObservationRow, MarkerRow, EventRow, FindingRow, DeclarationRow, AggregateRow):
                 db.execute(delete(table).where(table.session_id == row.id))  # type: ignore[attr-defined]
             db.delete(row)
             db.commit()
@@ -146,6 +148,10 @@ class Store:
         """Store a batch in one transaction; returns the new observation ids in order."""
         with self.sessionmaker() as db:
             rows = [self._rows(db, session, analysis) for analysis in analyses]
+            aggregates.apply(db, session.id, aggregates.count(
+                aggregates.Counting(row.ts, row.host, row.sdk_id, row.first_party,
+                                    tuple(d.type for d in analysis.detections))
+                for row, analysis in zip(rows, analyses, strict=True)))
             db.commit()
             ids = [row.id for row in rows]
         for analysis, obs_id in zip(analyses, ids, strict=True):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, case, func, literal_column, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from flowaudit.db.models import DetectionRow, EventRow, FindingRow, MarkerRow, ObservationRow, SessionRow
+from flowaudit.db import aggregates
+from flowaudit.db.models import EventRow, FindingRow, MarkerRow, ObservationRow, SessionRow
 
 PAGE_MAX = 200
 
@@ -92,67 +93,48 @@ def latest_observation_id(db: Session, session_id: int) -> int:
 
 
 def sdk_summary(db: Session, session_id: int) -> list[dict]:
-    rows = db.execute(select(ObservationRow.sdk_id, func.count(), func.min(ObservationRow.ts))
-                      .where(ObservationRow.session_id == session_id, ObservationRow.sdk_id.is_not(None))
-                      .group_by(ObservationRow.sdk_id)).all()
-    types = db.execute(select(ObservationRow.sdk_id, DetectionRow.type, func.count())
-                       .join(DetectionRow, DetectionRow.observation_id == ObservationRow.id)
-                       .where(DetectionRow.session_id == session_id, ObservationRow.sdk_id.is_not(None))
-                       .group_by(ObservationRow.sdk_id, DetectionRow.type)).all()
-    by_sdk: dict[str, dict[str, int]] = {}
-    for sdk_id, dtype, count in types:
-        by_sdk.setdefault(sdk_id, {})[dtype] = count
-    result = [{"sdk_id": sdk_id, "requests": count, "first_seen": first, "types": by_sdk.get(sdk_id, {})}
-              for sdk_id, count, first in rows]
+    types: dict[str, dict[str, int]] = {}
+    for row in aggregates.read(db, session_id, "sdk_type"):
+        sdk_id, _, dtype = row.key.partition(aggregates.SEP)
+        types.setdefault(sdk_id, {})[dtype] = row.count
+    result = [{"sdk_id": row.key, "requests": row.count, "first_seen": row.first_ts, "types": types.get(row.key, {})}
+              for row in aggregates.read(db, session_id, "sdk")]
     return sorted(result, key=lambda r: (-r["requests"], r["sdk_id"]))
 
 
 def unattributed_hosts(db: Session, session_id: int, limit: int = 100) -> list[dict]:
-    rows = db.execute(select(ObservationRow.host, func.count(), func.min(ObservationRow.ts))
-                      .where(ObservationRow.session_id == session_id, ObservationRow.sdk_id.is_(None),
-                             ObservationRow.first_party.is_(False))
-                      .group_by(ObservationRow.host).order_by(func.count().desc()).limit(limit)).all()
-    return [{"host": h, "requests": c, "first_seen": f} for h, c, f in rows]
+    rows = sorted(aggregates.read(db, session_id, "host_unattr"), key=lambda r: (-r.count, r.key))[:limit]
+    return [{"host": r.key, "requests": r.count, "first_seen": r.first_ts} for r in rows]
 
 
 def data_type_summary(db: Session, session_id: int) -> list[dict]:
-    rows = db.execute(select(DetectionRow.type, func.count(), func.count(func.distinct(DetectionRow.observation_id)))
-                      .where(DetectionRow.session_id == session_id).group_by(DetectionRow.type)).all()
-    recipients = db.execute(select(DetectionRow.type, ObservationRow.sdk_id, ObservationRow.host,
-                                   ObservationRow.first_party, func.count())
-                            .join(ObservationRow, DetectionRow.observation_id == ObservationRow.id)
-                            .where(DetectionRow.session_id == session_id)
-                            .group_by(DetectionRow.type, ObservationRow.sdk_id, ObservationRow.host,
-                                      ObservationRow.first_party)).all()
-    by_type: dict[str, dict[str, int]] = {}
-    for dtype, sdk_id, host, first, count in recipients:
-        label = sdk_id or ("first-party" if first else host)
-        bucket = by_type.setdefault(dtype, {})
-        bucket[label] = bucket.get(label, 0) + count
-    return sorted(({"type": t, "detections": c, "requests": r, "recipients": by_type.get(t, {})} for t, c, r in rows),
-                  key=lambda item: -item["detections"])
+    requests = {r.key: r.count for r in aggregates.read(db, session_id, "type_obs")}
+    recipients: dict[str, dict[str, int]] = {}
+    for row in aggregates.read(db, session_id, "type_recipient"):
+        dtype, _, who = row.key.partition(aggregates.SEP)
+        recipients.setdefault(dtype, {})[who] = row.count
+    result = [{"type": r.key, "detections": r.count, "requests": requests.get(r.key, 0),
+               "recipients": dict(sorted(recipients.get(r.key, {}).items(), key=lambda kv: -kv[1]))}
+              for r in aggregates.read(db, session_id, "type")]
+    return sorted(result, key=lambda item: (-item["detections"], item["type"]))
 
 
 def timeline(db: Session, session_id: int, buckets: int = 60) -> dict:
-    first, last = db.execute(select(func.min(ObservationRow.ts), func.max(ObservationRow.ts))
-                             .where(ObservationRow.session_id == session_id)).one()
+    per_bucket = {int(r.key): r.count for r in aggregates.read(db, session_id, "bucket")}
+    per_bucket_data = {int(r.key): r.count for r in aggregates.read(db, session_id, "bucket_data")}
     marks = list(db.scalars(select(MarkerRow).where(MarkerRow.session_id == session_id).order_by(MarkerRow.ts)))
-    if first is None:
+    if not per_bucket:
         return {"start": None, "end": None, "width": 0, "counts": [], "with_data": [], "markers": marks}
-    start = min([first, *[m.ts for m in marks]])
-    end = max([last, *[m.ts for m in marks]])
-    width = max((end - start) / buckets, 1e-6)
-    # constants rendered inline (they are floats computed here) so SELECT and GROUP BY are the same expression
-    bucket = func.floor((ObservationRow.ts - literal_column(repr(float(start)))) / literal_column(repr(float(width))))
+    size = aggregates.BUCKET_SECONDS
+    start = min([min(per_bucket) * size, *[m.ts for m in marks]])
+    end = max([(max(per_bucket) + 1) * size, *[m.ts for m in marks]])
+    width = max((end - start) / buckets, size)
     counts = [0] * (buckets + 1)
     with_data = [0] * (buckets + 1)
-    has_data = func.sum(case((ObservationRow.data_types != "", 1), else_=0))
-    rows = db.execute(select(bucket, func.count(), has_data)
-                      .where(ObservationRow.session_id == session_id).group_by(bucket)).all()
-    for index, count, data in rows:
-        i = min(int(index), buckets)
-        counts[i] += count
-        with_data[i] += int(data or 0)
+    for key, value in per_bucket.items():
+        counts[min(int((key * size - start) // width), buckets)] += value
+    for key, value in per_bucket_data.items():
+        with_data[min(int((key * size - start) // width), buckets)] += value
     return {"start": start, "end": end, "width": width, "counts": counts, "with_data": with_data, "markers": marks}
 
 

@@ -1,0 +1,36 @@
+from sqlalchemy import func, select
+
+from flowaudit.db import aggregates
+from flowaudit.db.models import DetectionRow, ObservationRow
+from flowaudit.db.seed import seed_session
+from flowaudit.db.store import Store
+
+
+def _snapshot(store: Store, session_id: int) -> dict:
+    with store.sessionmaker() as db:
+        return {(r.dimension, r.key): (r.count, round(r.first_ts, 3)) for dim in
+                ("sdk", "sdk_type", "type", "type_obs", "type_recipient", "host_unattr", "bucket", "bucket_data")
+                for r in aggregates.read(db, session_id, dim)}
+
+
+def test_incremental_counts_equal_a_rebuild_and_the_raw_rows(db_url):
+    store = Store(db_url)
+    session = seed_session(store, "agg", 450, batch=100)
+    incremental = _snapshot(store, session.id)
+    with store.sessionmaker() as db:
+        aggregates.rebuild(db, session.id, batch=64)
+    assert _snapshot(store, session.id) == incremental
+    with store.sessionmaker() as db:
+        total = db.scalar(select(func.count()).select_from(ObservationRow).where(ObservationRow.session_id == session.id))
+        detections = db.scalar(select(func.count()).select_from(DetectionRow).where(DetectionRow.session_id == session.id))
+        umeng = db.scalar(select(func.count()).select_from(ObservationRow).where(ObservationRow.sdk_id == "umeng-analytics"))
+    assert sum(c for (dim, _), (c, _) in incremental.items() if dim == "bucket") == total == 450
+    assert sum(c for (dim, _), (c, _) in incremental.items() if dim == "type") == detections
+    assert incremental[("sdk", "umeng-analytics")][0] == umeng
+
+
+def test_deleting_a_session_removes_its_counts(db_url):
+    store = Store(db_url)
+    session = seed_session(store, "gone", 50)
+    store.delete_session("gone")
+    assert _snapshot(store, session.id) == {}
