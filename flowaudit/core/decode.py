@@ -486,8 +486,9 @@ class _Decoder:
                 if not self._deep(step) and self._spend(len(inflated), step):
                     self.bytes_layer(inflated, loc, step, prefix, content_type)
             return
+        raw_type, content_type = content_type, content_type.lower()
         if content_type.startswith("multipart/"):
-            self.multipart(data, loc, chain, prefix, content_type)
+            self.multipart(data, loc, chain, prefix, raw_type)
             return
         if "grpc" in content_type and len(data) >= 5 and data[0] in (0, 1):
             self.grpc(data, loc, chain, prefix)
@@ -609,6 +610,9 @@ class _Decoder:
         limit = min(self.budget.max_inflate, max(self.budget.max_bytes - self.bytes_used, 0))
         try:
             output, complete = _inflate(data, kind, limit)
+        except _Truncated as truncated:
+            self.result.note(f"decode-error: {kind} stream at {chain} is truncated")
+            return truncated.output or None
         except Exception:  # noqa: BLE001 - corrupt streams of every library end here
             self.result.note(f"decode-error: {kind} stream at {chain} is corrupt")
             return None
@@ -656,7 +660,8 @@ class _Decoder:
             self.string(unquote(value), "cookie", "cookie", "", name, name, "cookie")
         if obs.body:
             body = obs.body
-            content_type = (obs.header("content-type") or "").lower()
+            raw_type = obs.header("content-type") or ""
+            content_type = raw_type.lower()
             encoding = (obs.header("content-encoding") or "").lower()
             if not self._spend(len(body), "body"):
                 return
@@ -680,7 +685,7 @@ class _Decoder:
                 if "=" in text:
                     self.pairs(parse_qsl(text.strip(), keep_blank_values=True), "body", f"{chain}>form", "")
                     return
-            self.bytes_layer(body, "body", chain, "", content_type)
+            self.bytes_layer(body, "body", chain, "", raw_type)
 
 
 def _media_from_filename(name: str) -> str | None:
@@ -766,6 +771,14 @@ def _compression(data: bytes) -> str | None:
     return None
 
 
+class _Truncated(Exception):
+    """A compressed stream that ends early: what it produced so far is still worth decoding."""
+
+    def __init__(self, output: bytes) -> None:
+        super().__init__("truncated")
+        self.output = output
+
+
 _PROBE = 1024 * 1024     # inflate this much first, then judge the compression ratio
 _BOMB_RATIO = 200        # real payloads compress 3-50x; a stream past 200x and 1 MB is treated as a bomb
 
@@ -783,6 +796,8 @@ def _inflate(data: bytes, kind: str, limit: int) -> tuple[bytes, bool]:
         first = inflater.decompress(data, min(_PROBE, limit + 1))
         tail = inflater.unconsumed_tail
         if not tail:
+            if not inflater.eof:
+                raise _Truncated(first)
             return first, True
         if len(first) > _BOMB_RATIO * max(len(data) - len(tail), 1) or len(first) > limit:
             return b"", False
@@ -836,7 +851,7 @@ def decode_bytes(data: bytes, *, location: str = "body", content_type: str = "",
     """Decode one payload on its own (tests, tools)."""
     decoder = _Decoder(budget or Budget())
     try:
-        decoder.bytes_layer(data, location, location, "", content_type.lower())
+        decoder.bytes_layer(data, location, location, "", content_type)
     except RecursionError:
         decoder.result.note("budget:nesting: recursion limit reached")
     return decoder.result

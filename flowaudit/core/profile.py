@@ -34,6 +34,7 @@ _DROP_SEPARATORS = str.maketrans("", "", " \t\n:-_.()+/")
 # Tokens inside longer strings: identifiers, hex, base64 and base64url runs, with : and - kept so that MACs
 # and UUIDs stay whole.
 _TOKEN = re.compile(r"[0-9A-Za-z+/=_:\-]{6,}")
+_TOKEN_CHARS = re.compile(r"[0-9A-Za-z+/=_:\-]*")
 _MIN_SUBSTRING = 6          # shorter values only match a whole field, never a piece of a longer string
 _HASHES = (("md5", hashlib.md5), ("sha1", hashlib.sha1), ("sha256", hashlib.sha256))
 
@@ -110,8 +111,11 @@ class ProfileIndex:
                         for hex_form in (hexdigest, hexdigest.upper()):
                             for b64 in _b64_forms(hex_form.encode()):
                                 index._add(index.exact, b64, (type_id, value, f"{name}-hex-b64"))
-                if not _TOKEN.fullmatch(value.strip()) and len(value.strip()) >= 2:
-                    index.phrases.append((type_id, value, value.strip()))
+                text = value.strip()
+                # values with spaces or non-ASCII characters (names, models, planted text) are searched as
+                # phrases; ASCII ones need the substring length, Chinese ones (2-character names) do not
+                if not _TOKEN_CHARS.fullmatch(text) and len(text) >= (2 if not text.isascii() else _MIN_SUBSTRING):
+                    index.phrases.append((type_id, value, text))
         if index.phrases:
             alternatives = sorted({re.escape(p[2]) for p in index.phrases}, key=len, reverse=True)
             index.phrase_pattern = re.compile("|".join(alternatives), re.IGNORECASE)
@@ -144,11 +148,17 @@ class ProfileIndex:
         if len(text) > _MIN_SUBSTRING and not text.isalnum():
             seen: set[str] = set()
             for token in _TOKEN.findall(text):
-                if token in seen or token == text:
+                if token in seen:
                     continue
                 seen.add(token)
-                hits = self.lookup(token)
-                if not hits and (":" in token or "-" in token or "=" in token):
+                hits = self.lookup(token) if token != text else []
+                if not hits and "=" in token.rstrip("="):
+                    # key=value glued into one token: look at each side (base64 padding stays attached)
+                    for part in re.split(r"=(?!=*$)", token):
+                        if len(part) >= _MIN_SUBSTRING and part not in seen:
+                            seen.add(part)
+                            hits.extend(self.lookup(part))
+                if not hits and (":" in token or "-" in token):
                     for part in re.split(r"[:\-=]", token):
                         if len(part) >= _MIN_SUBSTRING and part not in seen:
                             seen.add(part)
