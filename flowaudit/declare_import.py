@@ -251,7 +251,10 @@ def csv_tables(data: bytes, delimiter: str | None = None) -> list[Table]:
             delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",\t;|").delimiter
         except csv.Error:
             delimiter = ","
-    rows = [[_clean(c) for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    try:
+        rows = [[_clean(c) for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    except csv.Error as exc:
+        raise ImportError_(f"not a readable CSV table: {exc}") from None
     return [[r for r in rows if any(r)]]
 
 
@@ -526,13 +529,36 @@ def _read_bytes(path: Path) -> bytes:
         raise ImportError_(f"cannot read {path}: {exc.strerror}") from None
 
 
+MAX_NODES = 200_000
+MAX_DEPTH = 40
+
+
+def _check_shape(data: object, path: Path) -> None:
+    """Refuse documents that are huge once YAML aliases are expanded, or absurdly deep, before
+    validation walks them (an alias bomb is small on disk and endless in memory)."""
+    count = 0
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES or depth > MAX_DEPTH:
+            raise ImportError_(f"{path}: declaration too large or too deeply nested "
+                               f"(over {MAX_NODES} values or {MAX_DEPTH} levels)")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
 def read_declaration_file(path: Path) -> Declaration:
     text = _decode(_read_bytes(path))
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+    except (json.JSONDecodeError, yaml.YAMLError, RecursionError) as exc:
+        message = str(exc).splitlines()[0][:200] if str(exc) else "nested too deeply"
         raise ImportError_(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
-                           f"{str(exc).splitlines()[0][:200]}") from None
+                           f"{message}") from None
+    _check_shape(data, path)
     try:
         return load_declaration(data)
     except DeclarationError as exc:

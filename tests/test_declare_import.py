@@ -276,6 +276,28 @@ def test_bad_input_is_one_line_error(tmp_path, name, content, message):
         import_files([tmp_path / "absent.csv"], signatures=SIGS)
 
 
+def test_alias_bomb_and_deep_nesting_are_refused(tmp_path):
+    bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for n in range(1, 9):
+        bomb.append(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}" if n > 1 else "*a"] * 10) + "]")
+    bomb.append("app: {name: x}\npi_list: *a8")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(bomb), encoding="utf-8")
+    with pytest.raises(ImportError_, match="too large or too deeply nested"):
+        import_files([path], signatures=SIGS)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(ImportError_, match="deep"):
+        import_files([deep], signatures=SIGS)
+
+
+def test_oversized_csv_field_is_one_line_error(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("SDK名称,第三方名称\n\"" + "x" * 200_000 + "\",y\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match="CSV"):
+        import_files([path], signatures=SIGS)
+
+
 def test_gb18030_csv_and_tab_separated(tmp_path):
     path = tmp_path / "gbk.csv"
     path.write_bytes("SDK名称\t第三方名称\t收集个人信息类型\n个推推送SDK\t每日互动\t设备MAC地址\n".encode("gb18030"))

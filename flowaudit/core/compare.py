@@ -488,7 +488,7 @@ def classify_download(a: Analysis, category: str | None = None) -> str | None:
     if zip_names and (b"AndroidManifest.xml" in zip_names or b"classes.dex" in zip_names or
                       (b"Payload/" in zip_names and _PACKAGE_PATH.search(path))):
         return "app_package"
-    if _PACKAGE_PATH.search(path) and ctype in ("application/octet-stream", "application/zip"):
+    if _PACKAGE_PATH.search(path) and (zip_names or ctype in ("application/octet-stream", "application/zip")):
         return "app_package"
     return None
 

@@ -220,6 +220,9 @@ def test_silent_apk_download():
     # a user action shortly before: not silent
     assert not only(compare(view(apk, markers=(Marker(ts=90, kind="user_action"),)), declaration()),
                     "silent_apk_download")
+    # a signed APK whose first entries are META-INF files: the .apk path and the ZIP magic suffice
+    signed = req(100, "dl.example.org", path="/app-release.apk", response_head=b"PK\x03\x04\x14\x00META-INF/MANIFEST.MF")
+    assert only(compare(view(signed), None), "silent_apk_download")
     # a failed download is no download
     failed = req(100, "dl.example.org", path="/x.apk", status=404, response_head=APK_HEAD)
     assert not only(compare(view(failed), None), "silent_apk_download")
