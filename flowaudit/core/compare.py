@@ -185,10 +185,8 @@ class _Context:
         return any(r.matches(obs.host, obs.path, obs.method) for r in self.declaration.consent.requests)
 
 
-def _recipient_fields(r: _Recipient, analyses: list[Analysis]) -> dict[str, object]:
-    if r.kind == "sdk":
-        return {"sdk_id": r.key, "host": analyses[0].observation.host}
-    return {"sdk_id": None, "host": analyses[0].observation.host}
+def _sdk_of(r: _Recipient) -> str | None:
+    return r.key if r.kind == "sdk" else None
 
 
 # --- the rules ----------------------------------------------------------------------------------------
@@ -339,7 +337,7 @@ def _pi_window(ctx: _Context, kind: str, start: float | None, end: float | None)
     for _key, items in groups.items():
         types = sorted({t for a in items for t in _identifying(_counted(a))})
         r = ctx.recipient(items[0])
-        out.append(make_finding(kind, **_recipient_fields(r, items), data_type=types[0] if len(types) == 1 else None,
+        out.append(make_finding(kind, sdk_id=_sdk_of(r), host=items[0].observation.host, data_type=types[0] if len(types) == 1 else None,
                                 evidence=_ids(items),
                                 details={**_span(items), "data_types": types, "recipient": r.kind,
                                          "consent_ts": ctx.consent_ts, "refusal_ts": ctx.refusal_ts}))
@@ -373,7 +371,7 @@ def _cleartext(ctx: _Context) -> list[Finding]:
     for _host, items in groups.items():
         types = sorted({t for a in items for t in _identifying(_counted(a))})
         r = ctx.recipient(items[0])
-        out.append(make_finding("cleartext_transmission_of_pi", **_recipient_fields(r, items),
+        out.append(make_finding("cleartext_transmission_of_pi", sdk_id=_sdk_of(r), host=items[0].observation.host,
                                 data_type=types[0] if len(types) == 1 else None, evidence=_ids(items),
                                 details={**_span(items), "data_types": types, "recipient": r.kind,
                                          "url": items[0].observation.url.split("?")[0]}))
@@ -441,7 +439,7 @@ def _excessive_frequency(ctx: _Context) -> list[Finding]:
             continue
         worst = items[first:last + 1]
         r = ctx.recipient(items[0])
-        out.append(make_finding("excessive_frequency", **_recipient_fields(r, items), data_type=t,
+        out.append(make_finding("excessive_frequency", sdk_id=_sdk_of(r), host=items[0].observation.host, data_type=t,
                                 evidence=_ids(worst),
                                 details={"declared": frequency.text, "declared_in": source,
                                          "max_count": frequency.max_count, "window": frequency.window,
@@ -507,14 +505,14 @@ def _downloads(ctx: _Context) -> list[Finding]:
                                       "magic": (obs.response_head or b"")[:4].hex()}
         if what == "code":
             details["hints"] = sorted({h.lower() for h in _PATCH_HINT.findall(obs.path or "")})
-            out.append(make_finding("hot_update_payload", **_recipient_fields(r, [a]), evidence=_ids([a]),
+            out.append(make_finding("hot_update_payload", sdk_id=_sdk_of(r), host=[a][0].observation.host, evidence=_ids([a]),
                                     details=details))
             continue
         preceding = [t for t in actions if obs.ts - USER_ACTION_WINDOW <= t <= obs.ts]
         if preceding:
             continue
         details["user_action_window_s"] = USER_ACTION_WINDOW
-        out.append(make_finding("silent_apk_download", **_recipient_fields(r, [a]), evidence=_ids([a]),
+        out.append(make_finding("silent_apk_download", sdk_id=_sdk_of(r), host=[a][0].observation.host, evidence=_ids([a]),
                                 details=details))
     return out
 
@@ -565,7 +563,7 @@ def _immutable_device_id(ctx: _Context) -> list[Finding]:
     for (t, _key), items in groups.items():
         r = ctx.recipient(items[0])
         keys = sorted({d.key for a in items for d in a.detections if d.type == t})[:20]
-        out.append(make_finding("immutable_device_id", **_recipient_fields(r, items), data_type=t, evidence=_ids(items),
+        out.append(make_finding("immutable_device_id", sdk_id=_sdk_of(r), host=items[0].observation.host, data_type=t, evidence=_ids(items),
                                 details={**_span(items), "recipient": r.kind, "keys": keys}))
     return out
 

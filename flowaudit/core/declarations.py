@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,11 +19,12 @@ from flowaudit.core.necessary import find_category
 from flowaudit.core.signature_schema import Signature
 from flowaudit.core.taxonomy import TYPE_IDS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION: Literal[1] = 1
 FIRST_PARTY = "first_party"
 
+_taxonomy_map_type_name: Callable[[str], tuple[list[str], str]] | None
 try:  # the taxonomy's synonym dictionary; the small table below stands in where it is missing
-    from flowaudit.core.taxonomy import map_type_name as _taxonomy_map_type_name  # type: ignore[attr-defined]
+    from flowaudit.core.taxonomy import map_type_name as _taxonomy_map_type_name
 except ImportError:  # pragma: no cover - depends on the taxonomy module's version
     _taxonomy_map_type_name = None
 
