@@ -75,14 +75,16 @@ def matrix(db: Session, session: SessionRow, index: SignatureIndex) -> dict:
     return {"types": [{"id": t, **type_names(t)} for t in types], "rows": rows, "has_declaration": declaration is not None}
 
 
+
 def refresh_findings(store, session_name: str, index: SignatureIndex) -> int:  # type: ignore[no-untyped-def]
     """Re-run the comparison for a session and store its findings; returns how many there are."""
-    from flowaudit.db import session_view
+    from flowaudit.compliance import run_comparison
 
-    return session_view.refresh_findings(store, session_name, index)
+    return len(run_comparison(store, session_name, index).findings)
 
 
 def render_report(store, session_name: str, index: SignatureIndex, fmt: str, lang: str) -> tuple[bytes, str]:  # type: ignore[no-untyped-def]
-    from flowaudit.reports import render_session_report
+    from flowaudit.compliance import render_report as render
+    from flowaudit.compliance import run_comparison
 
-    return render_session_report(store, session_name, index, fmt, lang)
+    return render(run_comparison(store, session_name, index, lang=lang), fmt)
