@@ -101,6 +101,26 @@ class _Recipient:
     declared: bool
 
 
+def consent_moments(view: SessionView, declaration: Declaration | None) -> tuple[float | None, float | None,
+                                                                              float | None]:
+    """(first consent, first refusal, first consent after that refusal), from markers and from the
+    declaration's consent requests; None where the session shows no such moment."""
+    consent_kind = declaration.consent.marker if declaration else "consent"
+    refusal_kind = declaration.consent.refusal_marker if declaration else "refusal"
+    consents = [m.ts for m in view.markers if m.kind == consent_kind]
+    refusals = [m.ts for m in view.markers if m.kind == refusal_kind]
+    if declaration and declaration.consent.requests:
+        for a in view.analyses:
+            obs = a.observation
+            for rule in declaration.consent.requests:
+                if not obs.host_only and rule.matches(obs.host, obs.path, obs.method):
+                    (consents if rule.means == "consent" else refusals).append(obs.ts)
+    consent = min(consents) if consents else None
+    refusal = min(refusals) if refusals else None
+    after = min((t for t in consents if refusal is not None and t > refusal), default=None)
+    return consent, refusal, after
+
+
 def declared_sdk_map(declaration: Declaration | None, signatures: dict[str, Signature]) -> tuple[
         dict[int, SdkMatch], dict[str, int], dict[int, set[str]]]:
     """(match per SDK-list entry, entry index per declared SDK id, SDK ids per entry). An entry declares
@@ -143,7 +163,7 @@ class _Context:
             for entry in declaration.sdk_list:
                 for host in entry.hosts:
                     self.partner_hosts[host] = entry.name
-        self.consent_ts, self.refusal_ts, self.consent_after_refusal = self._consent_moments()
+        self.consent_ts, self.refusal_ts, self.consent_after_refusal = consent_moments(view, declaration)
 
     def recipient(self, a: Analysis) -> _Recipient:
         att, host = a.attribution, a.observation.host
@@ -161,22 +181,6 @@ class _Context:
             return None
         sig = self.signatures.get(a.attribution.sdk_id)
         return str(sig.category) if sig else a.attribution.category
-
-    def _consent_moments(self) -> tuple[float | None, float | None, float | None]:
-        consent_kind = self.declaration.consent.marker if self.declaration else "consent"
-        refusal_kind = self.declaration.consent.refusal_marker if self.declaration else "refusal"
-        consents = [m.ts for m in self.view.markers if m.kind == consent_kind]
-        refusals = [m.ts for m in self.view.markers if m.kind == refusal_kind]
-        if self.declaration:
-            for a in self.analyses:
-                obs = a.observation
-                for rule in self.declaration.consent.requests:
-                    if not obs.host_only and rule.matches(obs.host, obs.path, obs.method):
-                        (consents if rule.means == "consent" else refusals).append(obs.ts)
-        consent = min(consents) if consents else None
-        refusal = min(refusals) if refusals else None
-        after = min((t for t in consents if refusal is not None and t > refusal), default=None)
-        return consent, refusal, after
 
     def is_consent_request(self, a: Analysis) -> bool:
         if not self.declaration:

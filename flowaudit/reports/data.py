@@ -10,7 +10,13 @@ from typing import Any
 
 from flowaudit import __version__
 from flowaudit.core import taxonomy
-from flowaudit.core.compare import MIN_CONFIDENCE, USER_ACTION_WINDOW, SessionView, declared_sdk_map
+from flowaudit.core.compare import (
+    MIN_CONFIDENCE,
+    USER_ACTION_WINDOW,
+    SessionView,
+    consent_moments,
+    declared_sdk_map,
+)
 from flowaudit.core.declarations import Declaration
 from flowaudit.core.legal import KINDS
 from flowaudit.core.model import Finding, Severity
@@ -172,6 +178,7 @@ def build_report(view: SessionView, findings: list[Finding], declaration: Declar
                          "findings": finding_ids_by_obs.get(obs.id or -1, [])})
     timeline.sort(key=lambda e: (e["ts"], 0 if e["what"] == "marker" else 1))
 
+    consent, refusal, _ = consent_moments(view, declaration)
     app: dict[str, Any] | None = None
     if declaration is not None:
         app = declaration.app.model_dump(mode="json")
@@ -202,5 +209,7 @@ def build_report(view: SessionView, findings: list[Finding], declaration: Declar
                                           set(declaration.app.first_party_domains if declaration else [])),
             "min_confidence": MIN_CONFIDENCE, "user_action_window_s": USER_ACTION_WINDOW,
             "declaration_source": declaration_source,
+            "consent_offset": round(consent - start, 3) if consent is not None else None,
+            "refusal_offset": round(refusal - start, 3) if refusal is not None else None,
         },
     }

@@ -134,6 +134,7 @@ mark { background: #fff3b0; padding: 0 2px; }
 <tr><th>{{ L('device_profile') }}</th><td>{{ r.method.device_profile_types|map('tname')|join(', ') or '–' }}</td></tr>
 <tr><th>{{ L('capture_sources') }}</th><td>{{ r.method.capture_sources|join(', ') or '–' }}</td></tr>
 <tr><th>{{ L('first_party') }}</th><td>{{ r.method.first_party_domains|join(', ') or '–' }}</td></tr>
+<tr><th>{{ L('consent_moment') }}</th><td>{% if r.method.consent_offset is none and r.method.refusal_offset is none %}<span class="bad">{{ L('no_consent') }}</span>{% else %}{% if r.method.consent_offset is not none %}{{ L('consent_at', c=r.method.consent_offset) }} {% endif %}{% if r.method.refusal_offset is not none %}{{ L('refusal_at', r=r.method.refusal_offset) }}{% endif %}{% endif %}</td></tr>
 <tr><th>{{ L('declaration') }}</th><td>{% if r.declaration %}{{ r.declaration.source or '' }} ({{ r.declaration.sdk_entries }} SDK, {{ r.declaration.pi_entries }} PI {{ L('entries') }}){% else %}–{% endif %}</td></tr>
 </tbody></table>
 <p>{{ L('method_note', conf=r.method.min_confidence, win=r.method.user_action_window_s|int) }}</p>

@@ -45,6 +45,12 @@ LABELS: dict[str, dict[str, str]] = {
     "capture_sources": {"zh": "采集来源", "en": "Capture sources"},
     "first_party": {"zh": "第一方域名", "en": "First-party domains"},
     "declaration": {"zh": "声明文件", "en": "Declaration"},
+    "consent_moment": {"zh": "同意/拒绝时刻", "en": "Consent / refusal moment"},
+    "no_consent": {"zh": "会话中没有同意或拒绝标记：未检查“同意前收集”和“拒绝后收集”",
+                   "en": "no consent or refusal marker in the session: collection before consent and after refusal "
+                         "were not checked"},
+    "consent_at": {"zh": "同意 +{c}s", "en": "consent at +{c}s"},
+    "refusal_at": {"zh": "拒绝 +{r}s", "en": "refusal at +{r}s"},
     "method_note": {
         "zh": "flowaudit 根据网络流量判断每个请求属于哪个SDK，并在各种编码中识别个人信息；再与应用公开的第三方SDK清单和已收集个人信息清单比对。"
               "置信度低于 {conf} 的识别结果、系统写入的User-Agent中的设备型号不计入。安装包下载前 {win} 秒内有用户操作标记的不视为静默下载。"

@@ -106,6 +106,11 @@ def render_markdown(r: dict[str, Any]) -> str:
             f"- {L('capture_sources')}: {md(', '.join(m['capture_sources'])) or '-'}",
             f"- {L('first_party')}: {md(', '.join(m['first_party_domains'])) or '-'}",
             f"- {L('declaration')}: {md(m['declaration_source'] or '-')}",
+            f"- {L('consent_moment')}: " + (L("no_consent") if m["consent_offset"] is None and m["refusal_offset"] is None
+                                             else " ".join(x for x in (
+                                                 L("consent_at", c=m["consent_offset"]) if m["consent_offset"] is not None else "",
+                                                 L("refusal_at", r=m["refusal_offset"]) if m["refusal_offset"] is not None else "")
+                                                 if x)),
             "", md(L("method_note", conf=m["min_confidence"], win=int(m["user_action_window_s"]))), ""]
     return "\n".join(out)
 

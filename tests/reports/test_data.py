@@ -19,6 +19,7 @@ def test_summary_counts_and_evidence(hostile_report):
     assert before["legal_basis"].startswith("Identification Method") and before["legal_basis_zh"].startswith("《App")
     assert [e["what"] for e in r["timeline"]] == ["request", "request", "marker", "request"]
     assert r["method"]["device_profile_types"] == ["imei"] and r["method"]["capture_sources"] == ["har"]
+    assert r["method"]["consent_offset"] == 20.0 and r["method"]["refusal_offset"] is None
 
 
 def test_chinese_titles_and_type_names(hostile_report):
@@ -41,3 +42,9 @@ def test_report_without_declaration(hostile_inputs):
     view, _ = hostile_inputs
     r = build_report(view, compare(view, None), None)
     assert r["declaration"] is None and r["summary"]["sdks_seen"][0]["declared"] is None
+    view.markers.clear()
+    from flowaudit.reports import render
+    r = build_report(view, compare(view, None), None, lang="en")
+    assert r["method"]["consent_offset"] is None
+    assert b"collection before consent and after refusal were not checked" in render(r, "html")
+    assert "were not checked" in render(r, "md").decode("utf-8")
