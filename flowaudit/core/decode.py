@@ -410,6 +410,10 @@ class _Decoder:
             if text.isalpha() and (text.islower() or text.isupper()):
                 return
             if not _promising_b64(text):
+                if len(text) >= 64:
+                    raw = _b64decode(text)
+                    if raw and _looks_encrypted(raw):
+                        self._opaque(loc, len(raw), f"{chain}>{rel}.base64")
                 return
             raw = _b64decode(text)
             if raw and _meaningful(raw):

@@ -90,7 +90,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
                        "installlist", "userapps", "appsinstalled", "al", "installedapplications"),
     "running_processes": ("processes", "runningapps", "runningprocesses", "proclist", "runningtasks",
                           "processlist", "running", "runapps", "ps", "runningpkgs", "runningapplist"),
-    "contacts": ("contacts", "contactlist", "addressbook", "contact", "phonebook", "contactsinfo", "txl"),
+    "contacts": ("contacts", "contactlist", "addressbook", "phonebook", "contactsinfo", "txl"),
     "sms": ("sms", "smslist", "smsinbox", "smsmessages", "smscontent", "messagelist", "smsrecords"),
     "call_log": ("calllog", "calllogs", "callrecords", "callhistory", "callrecord", "calls", "calllist"),
     "clipboard": ("clipboard", "clip", "pasteboard", "clipboardtext", "clipcontent", "cliptext",
