@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from flowaudit import __version__
 from flowaudit.core.legal import CATALOGUE
@@ -11,6 +12,11 @@ from flowaudit.core.legal import CATALOGUE
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 INFORMATION_URI = "https://github.com/flowaudit/flowaudit"
+
+
+def _uri(text: str) -> str:
+    """A valid URI reference for SARIF consumers: characters a URI may not hold are percent-encoded."""
+    return quote(text, safe=":/?#[]@!$&'()*+,;=%~-._")
 
 
 def render_sarif(r: dict[str, Any]) -> dict[str, Any]:
@@ -34,11 +40,11 @@ def render_sarif(r: dict[str, Any]) -> dict[str, Any]:
     for f in r["findings"]:
         locations = []
         for e in f["evidence"][:5]:
-            locations.append({"physicalLocation": {"artifactLocation": {"uri": e["url"] if "://" in e["url"]
-                                                                         else f"tls://{e['host']}"}},
+            locations.append({"physicalLocation": {"artifactLocation": {"uri": _uri(e["url"] if "://" in e["url"]
+                                                                              else f"tls://{e['host']}")}},
                               "message": {"text": e["request_line"][:1000]}})
         if not locations and r.get("declaration") and r["declaration"].get("source"):
-            locations.append({"physicalLocation": {"artifactLocation": {"uri": r["declaration"]["source"]}}})
+            locations.append({"physicalLocation": {"artifactLocation": {"uri": _uri(r["declaration"]["source"])}}})
         fingerprint = hashlib.sha256("|".join([f["kind"], f["sdk_id"] or "", f["host"] or "", ",".join(f["data_types"]),
                                                str(f["details"].get("entry", ""))]).encode("utf-8")).hexdigest()[:32]
         text = f["title"]

@@ -101,3 +101,24 @@ def test_stored_declaration_is_used(tmp_path):
     without = runner.invoke(cli, ["report", "--db", db, "--session", "s1", "--format", "json", "--no-store",
                                   "-o", str(tmp_path / "r2.json")])
     assert without.exit_code == 0
+
+
+@pytest.mark.skipif(not (REPO / "captures" / "demo.har").exists(), reason="captures/demo.har not generated yet")
+def test_demo_workflow_end_to_end(tmp_path):
+    db = str(tmp_path / "demo.db")
+    captures = REPO / "captures"
+    imported = run("import", str(captures / "demo.har"), "--db", db, "--session", "demo", "--app-id",
+                   "com.example.lvxingweather", "--first-party", "lvxing-weather.example.cn", "--device-profile",
+                   str(captures / "demo-device-profile.yaml"), "--no-progress")
+    assert imported.returncode == 0, imported.stderr
+    declared = run("declare", "import", str(captures / "demo-sdk-list.md"), str(captures / "demo-pi-list.csv"),
+                   "--db", db, "--app", "com.example.lvxingweather", "--name", "旅行天气")
+    assert declared.returncode == 0, declared.stderr
+    out = tmp_path / "demo.html"
+    report = run("report", "--db", db, "--session", "demo", "--format", "html", "-o", str(out), "--fail-on", "high")
+    assert report.returncode == 1, report.stderr          # the demo app has high findings
+    html = out.read_text(encoding="utf-8")
+    for kind in ("undeclared_sdk", "collected_before_consent", "silent_apk_download", "hot_update_payload",
+                 "cleartext_transmission_of_pi", "excessive_frequency", "immutable_device_id"):
+        assert kind in html, kind
+    assert "认定方法" in html and "GB/T 41391-2022" in html

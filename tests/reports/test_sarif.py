@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flowaudit.core.legal import CATALOGUE
 from flowaudit.reports import render
@@ -26,6 +27,7 @@ def validate_sarif(doc: dict) -> None:
             for loc in result.get("locations", []):
                 uri = loc["physicalLocation"]["artifactLocation"]["uri"]
                 assert isinstance(uri, str) and uri
+                assert not re.search(r"[\s<>\"{}|\\^`]", uri), uri      # RFC 3986: no raw spaces or brackets
             for value in result.get("partialFingerprints", {}).values():
                 assert isinstance(value, str)
 
