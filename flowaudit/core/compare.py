@@ -168,6 +168,11 @@ class _Context:
     def recipient(self, a: Analysis) -> _Recipient:
         att, host = a.attribution, a.observation.host
         if att is not None and not att.first_party:
+            if att.sdk_id not in self.declared_sdks:
+                # equally good matches: a declared one explains the request
+                declared_tie = next((t for t in att.ties if t in self.declared_sdks), None)
+                if declared_tie:
+                    return _Recipient("sdk", declared_tie, True)
             return _Recipient("sdk", att.sdk_id, att.sdk_id in self.declared_sdks)
         if (att is not None and att.first_party) or _host_in(host, self.first_party):
             return _Recipient("first_party", host, True)
@@ -585,7 +590,7 @@ def _opaque_payload(ctx: _Context) -> list[Finding]:
 def _declared_not_observed(ctx: _Context) -> list[Finding]:
     if ctx.declaration is None:
         return []
-    seen_sdks = {a.attribution.sdk_id for a in ctx.analyses if a.attribution and not a.attribution.first_party}
+    seen_sdks = {r.key for r in (ctx.recipient(a) for a in ctx.analyses) if r.kind == "sdk"}
     out = []
     for i, entry in enumerate(ctx.declaration.sdk_list):
         match = ctx.matches[i]

@@ -85,6 +85,15 @@ def test_undeclared_sdk():
     assert not only(compare(v, None), "undeclared_sdk")
 
 
+def test_attribution_tie_with_a_declared_sdk_is_declared():
+    tied = req(1, "shared.example.com", sdk="other-analytics", types=("oaid",))
+    tied.attribution = Attribution("other-analytics", "Other", None, "other", "analytics", "test",
+                                   ties=("umeng-analytics",))
+    found = compare(view(tied), declaration())
+    assert not only(found, "undeclared_sdk") and not only(found, "undeclared_recipient")
+    assert not [f for f in only(found, "declared_not_observed") if f.details["what"] == "sdk"]
+
+
 def test_sdk_entry_incomplete():
     decl = declaration(sdk_list=[{"name": "华为推送", "vendor": "华为", "purpose": "推送", "pi_types": ["设备标识符"]}])
     found = only(compare(view(), decl), "sdk_entry_incomplete")
