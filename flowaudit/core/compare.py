@@ -537,8 +537,10 @@ def _beyond_necessary_scope(ctx: _Context) -> list[Finding]:
         for t in _identifying(_counted(a)):
             if t not in category.necessary_types:
                 by_type[t].append(a)
+    claimed = {t for pi in ctx.declaration.pi_list if pi.necessary for t in pi.resolved_types()}
     return [make_finding("beyond_necessary_scope", data_type=t, host=items[0].observation.host, evidence=_ids(items),
                          details={**_span(items), "category": category.id, "category_zh": category.name_zh,
+                                  "declared_necessary": t in claimed,
                                   "necessary_zh": list(category.necessary_zh),
                                   "recipients": sorted({ctx.recipient(a).key for a in items})})
             for t, items in by_type.items()]

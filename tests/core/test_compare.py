@@ -256,6 +256,9 @@ def test_beyond_necessary_scope():
     found = only(compare(v, declaration()), "beyond_necessary_scope")
     assert [f.data_type for f in found] == ["precise_location"]
     assert found[0].severity == Severity.LOW and found[0].details["category"] == "utility_tools"
+    assert found[0].details["declared_necessary"] is False
+    claims = declaration(pi_list=[{"type": "位置信息", "type_ids": ["precise_location"], "necessary": True}])
+    assert only(compare(v, claims), "beyond_necessary_scope")[0].details["declared_necessary"] is True
     decl = declaration(app={"name": "地图", "category": "地图导航"})
     assert not only(compare(v, decl), "beyond_necessary_scope")
 
