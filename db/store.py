@@ -11,9 +11,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, or_, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from flowaudit.core.model import Marker
 from flowaudit.core.pipeline import Analysis
@@ -133,6 +133,36 @@ class Store:
             db.commit()
         self.compact()
         return True
+
+    def apply_retention(self, cutoff_ts: float, batch: int = 2000) -> int:
+        """Remove bodies and raw values captured before `cutoff_ts` (masking them out of URLs and headers
+        first); what remains is redacted metadata. Returns how many observations were scrubbed."""
+        scrubbed = 0
+        last = 0
+        while True:
+            with self.sessionmaker() as db:
+                rows = list(db.scalars(select(ObservationRow).options(selectinload(ObservationRow.detections))
+                                       .where(ObservationRow.ts < cutoff_ts, ObservationRow.id > last,
+                                              or_(ObservationRow.body.is_not(None),
+                                                  ObservationRow.detections.any(DetectionRow.raw_value.is_not(None))))
+                                       .order_by(ObservationRow.id).limit(batch)))
+                if not rows:
+                    break
+                for row in rows:
+                    raw_values = [d.raw_value for d in row.detections if d.raw_value]
+                    if raw_values:
+                        row.path, row.query = mask_text(row.path, raw_values), mask_text(row.query, raw_values)
+                        row.headers = [[k, mask_text(v, raw_values)] for k, v in row.headers]
+                    for detection in row.detections:
+                        detection.raw_value = None
+                    row.body = None
+                    row.body_stored = "expired"
+                last = rows[-1].id
+                scrubbed += len(rows)
+                db.commit()
+        if scrubbed:
+            self.compact()
+        return scrubbed
 
     def compact(self) -> None:
         if self.is_sqlite:

@@ -207,4 +207,18 @@ def sessions_delete(name: str, db: str, yes: bool) -> None:
     click.echo(f"deleted session {name}")
 
 
+@sessions_group.command("purge")
+@db_option
+@click.option("--older-than", "days", type=click.FloatRange(min=0), envvar="FLOWAUDIT_RETENTION_DAYS", required=True,
+              help="Retention in days (env FLOWAUDIT_RETENTION_DAYS): bodies and raw values captured earlier are removed.")
+def sessions_purge(db: str, days: float) -> None:
+    """Apply the retention period: remove request bodies and raw values older than --older-than days,
+    keep the redacted metadata (hosts, SDKs, data types, findings), and scrub the freed pages."""
+    import time
+
+    store = open_store(db)
+    count = store.apply_retention(time.time() - days * 86400)
+    click.echo(f"scrubbed {count} observation(s) captured more than {days:g} day(s) ago")
+
+
 COMMANDS = [import_command, export_command, sessions_group]

@@ -82,3 +82,20 @@ def test_delete_session_removes_everything_of_it_only(db_url):
     with store.sessionmaker() as db:
         assert {r.session_id for r in db.scalars(select(ObservationRow))} == {b.id}
         assert {r.session_id for r in db.scalars(select(DetectionRow))} == {b.id}
+
+
+def test_retention_removes_old_bodies_and_raw_values_only(db_url):
+    store = Store(db_url)
+    raw = store.open_session("raw", keep_raw=True)
+    old = _analysis(json.dumps({"imei": IMEI}).encode(), query=f"imei={IMEI}")
+    new = _analysis(b'{"fresh": true}')
+    new.observation.ts = 5000.0
+    [old_id, new_id] = store.write_analyses(raw, [old, new])
+    assert store.apply_retention(cutoff_ts=2000.0) == 1
+    with store.sessionmaker() as db:
+        gone, kept = db.get(ObservationRow, old_id), db.get(ObservationRow, new_id)
+        assert gone.body is None and gone.body_stored == "expired" and IMEI not in gone.query
+        assert IMEI not in json.dumps(gone.headers)
+        assert all(d.raw_value is None for d in gone.detections) and gone.detections[0].preview == preview(IMEI)
+        assert kept.body == b'{"fresh": true}'
+    assert store.apply_retention(cutoff_ts=2000.0) == 0
