@@ -2,7 +2,8 @@
 
 Dimensions: sdk (requests, first seen), sdk_type (detections per SDK and type), type (detections),
 type_obs (requests carrying a type), type_recipient (detections per type and recipient), host_unattr
-(requests to unattributed third-party hosts), bucket / bucket_data (requests and requests with personal
+(requests to unattributed third-party hosts), pinned (hosts whose TLS the client refused to let the
+proxy intercept), bucket / bucket_data (requests and requests with personal
 data per BUCKET_SECONDS of capture time).
 """
 
@@ -39,6 +40,7 @@ class Counting:
     sdk_id: str | None
     first_party: bool
     types: tuple[str, ...]
+    pinned: bool = False            # a TLS connection the client refused to let the proxy intercept
 
 
 def count(items: Iterable[Counting]) -> dict[tuple[str, str], Counted]:
@@ -57,6 +59,8 @@ def count(items: Iterable[Counting]) -> dict[tuple[str, str], Counted]:
             bump("sdk", item.sdk_id, ts)
         elif not item.first_party:
             bump("host_unattr", item.host, ts)
+        if item.pinned:
+            bump("pinned", item.host, ts)
         for t in set(item.types):
             bump("type_obs", t, ts)
         for t in item.types:
@@ -65,6 +69,10 @@ def count(items: Iterable[Counting]) -> dict[tuple[str, str], Counted]:
             if item.sdk_id:
                 bump("sdk_type", item.sdk_id + SEP + t, ts)
     return counts
+
+
+def is_pinned(kind: str, error: str | None) -> bool:
+    return kind == "tls_sni" and bool(error)
 
 
 def apply(db: Session, session_id: int, counts: dict[tuple[str, str], Counted]) -> None:
@@ -102,7 +110,7 @@ def rebuild(db: Session, session_id: int, batch: int = 20_000) -> None:
     last = 0
     while True:
         rows = db.execute(select(ObservationRow.id, ObservationRow.ts, ObservationRow.host, ObservationRow.sdk_id,
-                                 ObservationRow.first_party)
+                                 ObservationRow.first_party, ObservationRow.kind, ObservationRow.error)
                           .where(ObservationRow.session_id == session_id, ObservationRow.id > last)
                           .order_by(ObservationRow.id).limit(batch)).all()
         if not rows:
@@ -112,8 +120,8 @@ def rebuild(db: Session, session_id: int, batch: int = 20_000) -> None:
         for obs_id, dtype in db.execute(select(DetectionRow.observation_id, DetectionRow.type)
                                         .where(DetectionRow.observation_id.in_(ids))):
             types.setdefault(obs_id, []).append(dtype)
-        apply(db, session_id, count(Counting(r.ts, r.host, r.sdk_id, r.first_party, tuple(types.get(r.id, ())))
-                                    for r in rows))
+        apply(db, session_id, count(Counting(r.ts, r.host, r.sdk_id, r.first_party, tuple(types.get(r.id, ())),
+                                             is_pinned(r.kind, r.error)) for r in rows))
         last = ids[-1]
         db.expunge_all()
     db.commit()

@@ -180,7 +180,7 @@ class Store:
             rows = [self._rows(db, session, analysis) for analysis in analyses]
             aggregates.apply(db, session.id, aggregates.count(
                 aggregates.Counting(row.ts, row.host, row.sdk_id, row.first_party,
-                                    tuple(d.type for d in analysis.detections))
+                                    tuple(d.type for d in analysis.detections), aggregates.is_pinned(row.kind, row.error))
                 for row, analysis in zip(rows, analyses, strict=True)))
             db.commit()
             ids = [row.id for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from flowaudit.db import aggregates
@@ -150,9 +150,7 @@ def session_events(db: Session, session_id: int, limit: int = 50) -> list[EventR
 
 
 def pinned_hosts(db: Session, session_id: int) -> list[str]:
-    return list(db.scalars(select(ObservationRow.host).where(
-        and_(ObservationRow.session_id == session_id, ObservationRow.kind == "tls_sni",
-             ObservationRow.error.is_not(None))).distinct().limit(200)))
+    return sorted(r.key for r in aggregates.read(db, session_id, "pinned"))
 
 
 def session_row(db: Session, name: str) -> SessionRow | None:

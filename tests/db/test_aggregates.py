@@ -34,3 +34,17 @@ def test_deleting_a_session_removes_its_counts(db_url):
     session = seed_session(store, "gone", 50)
     store.delete_session("gone")
     assert _snapshot(store, session.id) == {}
+
+
+def test_pinned_hosts_are_counted(db_url):
+    from flowaudit.core.model import Observation, ObservationKind
+    from flowaudit.core.pipeline import Analysis
+
+    store = Store(db_url)
+    session = store.open_session("pins")
+    store.write_analyses(session, [
+        Analysis(Observation(ts=1.0, host="pinned.example.com", kind=ObservationKind.TLS_SNI,
+                             error="client refused certificate (pinning?)"), None),
+        Analysis(Observation(ts=2.0, host="plain-sni.example.com", kind=ObservationKind.TLS_SNI), None)])
+    with store.sessionmaker() as db:
+        assert [r.key for r in aggregates.read(db, session.id, "pinned")] == ["pinned.example.com"]
