@@ -80,6 +80,7 @@ def test_chromium_renders_without_script_or_requests_and_prints(hostile_report, 
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
 
 
+@pytest.mark.browser
 def test_chromium_cli_prints_to_pdf(hostile_report, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed")
