@@ -3,11 +3,15 @@
     python bench/bench_pcap.py            # >= 150,000 packets / 40 MB of HTTP traffic
     python bench/bench_pcap.py --quick    # a few thousand packets, for CI
     python bench/bench_pcap.py --memory 1024   # peak RSS while importing a ~1 GB capture
+    python bench/bench_pcap.py --mix media     # mostly downloads between API calls (fewer requests)
+    python bench/bench_pcap.py --reader-only   # read_capture alone against tshark
 
 flowaudit's side is the whole import: read_capture (parse, reassemble), analyze (attribution and personal
 data detection with the shipped signatures) and storage into SQLite through the batched writer. tshark's side
 is `tshark -r FILE -Y http.request -T fields -e http.host -e http.request.uri -e http.file_data`. The import
-runs in a child process so its peak RSS is its own.
+runs in a child process so its peak RSS is its own. The per-stage times (read+reassemble, analyze, store)
+show where the time goes: tshark's cost follows packets and bytes, the import's analyze and store stages
+follow the number of requests.
 """
 
 from __future__ import annotations
@@ -39,12 +43,15 @@ HOSTS = [
 ]
 
 
-def _exchange(rng: random.Random, ts: float, client: str, server: str, conn: str) -> HttpExchange:
+def _exchange(rng: random.Random, ts: float, client: str, server: str, conn: str, mix: str) -> HttpExchange:
     host, path, headers = rng.choice(HOSTS)
+    if mix == "media" and rng.random() < 0.85:
+        host, path, headers = HOSTS[-1]
     if path.startswith("/static"):
+        size = rng.randint(20_000, 120_000) if mix == "api" else rng.randint(100_000, 1_500_000)
         return HttpExchange(ts=ts, client=client, server=server, host=host, method="GET", path=path,
                             headers=[("User-Agent", "okhttp/4.12.0")], response_headers=[("Content-Type", "image/webp")],
-                            response_body=rng.randbytes(rng.randint(20_000, 120_000)), connection=conn)
+                            response_body=rng.randbytes(size), connection=conn)
     body = json.dumps({
         "header": {"imei": "86" + "".join(rng.choice("0123456789") for _ in range(13)),
                    "android_id": rng.randbytes(8).hex(), "oaid": f"{rng.randbytes(16).hex()}",
@@ -59,7 +66,7 @@ def _exchange(rng: random.Random, ts: float, client: str, server: str, conn: str
                         response_body=b'{"code":0,"msg":"ok"}', connection=conn)
 
 
-def generate(path: Path, min_packets: int, min_bytes: int, seed: int = 7) -> tuple[int, int]:
+def generate(path: Path, min_packets: int, min_bytes: int, mix: str = "api", seed: int = 7) -> tuple[int, int]:
     """Write a capture of keep-alive HTTP connections, several open at once; returns (packets, bytes)."""
     rng = random.Random(seed)
     builder = _Builder(1, 1460, None, "eth0")
@@ -74,7 +81,7 @@ def generate(path: Path, min_packets: int, min_bytes: int, seed: int = 7) -> tup
                 start = t0 + conn_index * 0.05
                 client = f"10.{(conn_index >> 8) & 255}.{conn_index & 255}.2"
                 server = f"203.0.113.{conn_index % 200 + 1}"
-                exchanges = [_exchange(rng, start + k * 0.01, client, server, f"c{conn_index}")
+                exchanges = [_exchange(rng, start + k * 0.01, client, server, f"c{conn_index}", mix)
                              for k in range(rng.randint(1, 12))]
                 batch.append(builder.tcp_conversation(client, server, start, _http_writes(exchanges), 80))
             for packet in heapq.merge(*batch, key=lambda p: p.ts):
@@ -152,6 +159,9 @@ def main() -> int:
     parser.add_argument("--mb", type=int, default=40, help="minimum capture size in MB")
     parser.add_argument("--memory", type=int, metavar="MB", help="peak-RSS check on a capture of this size")
     parser.add_argument("--keep", type=Path, help="keep the generated capture at this path")
+    parser.add_argument("--mix", choices=["api", "media"], default="api",
+                        help="api: mostly analytics/API POSTs with JSON bodies (about 11 packets per request); "
+                             "media: mostly image and file downloads between the API calls")
     parser.add_argument("--capture", type=Path, help="use this capture instead of generating one")
     parser.add_argument("--reader-only", action="store_true",
                         help="time and measure read_capture alone (no analysis, no storage)")
@@ -166,11 +176,11 @@ def main() -> int:
         if args.capture:
             packets, size = -1, capture.stat().st_size
         elif args.memory:
-            packets, size = generate(capture, 0, args.memory << 20)
+            packets, size = generate(capture, 0, args.memory << 20, args.mix)
         elif args.quick:
-            packets, size = generate(capture, 3_000, 1 << 20)
+            packets, size = generate(capture, 3_000, 1 << 20, args.mix)
         else:
-            packets, size = generate(capture, args.packets, args.mb << 20)
+            packets, size = generate(capture, args.packets, args.mb << 20, args.mix)
         ours = run_import_child(capture, tmp / "bench.db", args.reader_only)
         print(f"capture: {ours['packets']:,} packets, {size / 1e6:.1f} MB ({capture})")
         what = "flowaudit read_capture only" if args.reader_only else "flowaudit import"

@@ -27,6 +27,7 @@ SWEEP_EVERY = 4096
 MAX_FRAME = 262144
 _SERVER_PORTS = frozenset({80, 443, 8080, 8000, 8008, 8443, 8888, 3128, 53, 853, 5228})
 _TOMBSTONE_TTL = 30.0
+FLOW_LIMIT = 200_000  # flow-table entries (two per connection) before the least recently active are flushed
 
 
 class CaptureError(Exception):
@@ -61,10 +62,11 @@ class _Closed:
 
 def read_capture(path: Path, *, keylog: Path | None = None, stats: CaptureStats | None = None,
                  idle_timeout: float = 120.0) -> Iterator[Observation]:
-    """Yield the observations of one capture file in (roughly) capture order.
+    """The observations of one capture file, in (roughly) capture order.
 
-    Raises CaptureError before yielding anything when the file is not a readable capture. A file cut short
-    yields what it holds and adds a warning to ``stats``.
+    The file and the key log are opened here, so CaptureError comes from this call, before any iteration.
+    A file cut short yields what it holds and adds a warning to ``stats``; the counters in ``stats`` are
+    complete once the iterator is exhausted.
     """
     path = Path(path)
     stats = stats if stats is not None else CaptureStats()
@@ -77,6 +79,11 @@ def read_capture(path: Path, *, keylog: Path | None = None, stats: CaptureStats 
         except KeyLogError as exc:
             raise CaptureError(str(exc)) from None
     reader, fobj, size = _open(path)
+    return _iterate(reader, fobj, size, path, keys, stats, idle_timeout)
+
+
+def _iterate(reader, fobj, size: int, path: Path, keys, stats: CaptureStats,  # type: ignore[no-untyped-def]
+             idle_timeout: float) -> Iterator[Observation]:
     try:
         yield from _read(reader, fobj, size, path, keys, stats, idle_timeout)
     finally:
@@ -120,6 +127,7 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
     dns_seen: dict[tuple[bytes, str], float] = {}
     unknown_links: dict[int, int] = {}
     fragments = 0
+    evicted = 0
     truncated_at_end = False
     pcapng = isinstance(reader, RawPcapNgReader)
     linktype_fixed = None if pcapng else reader.linktype
@@ -227,7 +235,7 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
             sport = (frame[start] << 8) | frame[start + 1]
             dport = (frame[start + 2] << 8) | frame[start + 3]
             payload = frame[start + 8:end]
-            if dport == 53 or dport == 5353:
+            if dport == 53:
                 for name in parse_query(payload):
                     seen_key = (ip.src, name)
                     last = dns_seen.get(seen_key)
@@ -248,9 +256,11 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
             out.clear()
         if last_sweep_ts is None:
             last_sweep_ts = ts
-        if packets % SWEEP_EVERY == 0 and ts - last_sweep_ts > 1.0:
+        if packets % SWEEP_EVERY == 0 and (ts - last_sweep_ts > 1.0 or len(flows) > FLOW_LIMIT):
             last_sweep_ts = ts
             _sweep(flows, ts, idle_timeout)
+            if len(flows) > FLOW_LIMIT:
+                evicted += _evict(flows, FLOW_LIMIT // 2)
             if len(dns_seen) > 10000:
                 dns_seen.clear()
             if quic is not None:
@@ -287,6 +297,9 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
         stats.warnings.append(f"{path.name}: {truncated} packet(s) cut by the capture snaplen")
     if fragments:
         stats.warnings.append(f"{path.name}: skipped {fragments} IP fragment(s)")
+    if evicted:
+        stats.warnings.append(f"{path.name}: {evicted} connection(s) flushed early: more than "
+                              f"{FLOW_LIMIT // 2} open at once")
     if ctx.gaps:
         stats.warnings.append(f"{path.name}: {ctx.gaps} gap(s) in TCP streams (segments missing from the capture)")
     stats.warnings.extend(ctx.notes)
@@ -331,6 +344,21 @@ def _new_connection(ctx: CaptureContext, src: bytes, sport: int, dst: bytes, dpo
     if src_is_client:
         return TcpConnection(ctx, src, sport, dst, dport, False)
     return TcpConnection(ctx, dst, dport, src, sport, False)
+
+
+def _evict(flows: dict, keep: int) -> int:  # type: ignore[type-arg]
+    """Flush the least recently active connections until ``keep`` flow-table entries remain."""
+    by_age = sorted(flows.items(), key=lambda item: item[1].last_ts)
+    evicted = 0
+    for key, conn in by_age[:max(0, len(flows) - keep)]:
+        flows.pop(key, None)
+        if conn.__class__ is TcpConnection:
+            flows.pop((conn.client_ip, conn.client_port, conn.server_ip, conn.server_port), None)
+            flows.pop((conn.server_ip, conn.server_port, conn.client_ip, conn.client_port), None)
+            if not conn.closed:
+                conn.finish()
+                evicted += 1
+    return evicted
 
 
 def _sweep(flows: dict, now: float, idle_timeout: float) -> None:  # type: ignore[type-arg]

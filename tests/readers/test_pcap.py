@@ -703,3 +703,33 @@ def test_tcpdump_http2_with_curl_keylog(tmp_path: Path, cipher: str) -> None:
     assert o.body == body and o.header("x-sdk-version") == "4.2"
     assert json.loads(o.response_head) == {"received": len(body)}
     assert stats.undecryptable_tls == 0 and stats.gaps == 0
+
+
+def test_flow_table_limit_flushes_the_oldest_connections(tmp_path: Path, monkeypatch) -> None:
+    from flowaudit.readers import pcap
+
+    monkeypatch.setattr(pcap, "FLOW_LIMIT", 40)
+    monkeypatch.setattr(pcap, "SWEEP_EVERY", 16)
+    packets = []
+    for i in range(60):  # sixty connections, none closed
+        conv = build_packets([get(f"/c{i}", ts=T0 + i * 0.01, client=f"10.0.{i}.2", connection=f"k{i}")])
+        packets += [p for p in conv if not p.frame[47] & 0x01][:-1]
+    packets.sort(key=lambda p: p.ts)
+    path = tmp_path / "many.pcap"
+    write_packets(path, packets)
+    rows, stats = summary(path)
+    assert sorted(r[2] for r in rows) == sorted(f"http://cdn.example.com/c{i}" for i in range(60))
+    assert any("flushed early" in w for w in stats.warnings)
+
+
+def test_errors_come_from_the_call_and_bad_key_logs(tmp_path: Path) -> None:
+    garbage = tmp_path / "notes.txt"
+    garbage.write_text("hello")
+    with pytest.raises(CaptureError, match="not a pcap or pcapng capture"):
+        read_capture(garbage)
+    path = tmp_path / "ok.pcap"
+    write_capture(path, [post()])
+    bad_keys = tmp_path / "keys.log"
+    bad_keys.write_text("not a key log\n")
+    with pytest.raises(CaptureError, match="no TLS secrets found"):
+        read_capture(path, keylog=bad_keys)

@@ -15,13 +15,14 @@ from flowaudit.readers.capture.http1 import (
     header_value,
     starts_like_request,
 )
+from flowaudit.readers.capture.http2 import PREFACE, Http2Connection
 from flowaudit.readers.capture.tcp import TcpStream
 
 if TYPE_CHECKING:
     from flowaudit.readers.capture.keylog import KeyLog
     from flowaudit.readers.capture.tls_session import TlsSession
 
-UNDECIDED, HTTP, TLS, DNS_TCP, IGNORED = range(5)
+UNDECIDED, HTTP, TLS, DNS_TCP, IGNORED, H2C = range(6)
 UNDECIDED_CAP = 64 << 10
 UNSYNCED_CAP = 256 << 10
 
@@ -78,7 +79,8 @@ class _Direction:
 
 class TcpConnection:
     __slots__ = ("ctx", "client_ip", "server_ip", "client_port", "server_port", "c2s", "s2c", "mode", "last_ts",
-                 "fins", "http", "req", "resp", "tls", "held", "from_start", "unsynced", "closed", "dns_buf")
+                 "fins", "http", "req", "resp", "tls", "held", "from_start", "unsynced", "closed", "dns_buf",
+                 "h2")
 
     def __init__(self, ctx: CaptureContext, client_ip: bytes, client_port: int, server_ip: bytes,
                  server_port: int, from_start: bool) -> None:
@@ -101,6 +103,7 @@ class TcpConnection:
         self.unsynced = 0
         self.closed = False
         self.dns_buf = bytearray()
+        self.h2: Http2Connection | None = None
 
     # input from the streams -----------------------------------------------------------------------------
 
@@ -113,6 +116,9 @@ class TcpConnection:
                     self._count_unsynced(len(data))
             else:
                 self.resp.feed(data)  # type: ignore[union-attr]
+            return
+        if mode == H2C:
+            self.h2.feed(from_client, data)  # type: ignore[union-attr]
             return
         if mode == TLS:
             self.tls.data(from_client, data)  # type: ignore[union-attr]
@@ -134,6 +140,8 @@ class TcpConnection:
         mode = self.mode
         if mode == HTTP:
             (self.req if from_client else self.resp).gap(missing)  # type: ignore[union-attr]
+        elif mode == H2C:
+            self.h2.gap(from_client)  # type: ignore[union-attr]
         elif mode == TLS:
             self.tls.gap(from_client, missing)  # type: ignore[union-attr]
         elif mode == UNDECIDED:
@@ -161,6 +169,12 @@ class TcpConnection:
                 return
             self.mode = IGNORED  # joined an encrypted connection after its handshake
             self.ctx.undecryptable_tls += 1
+            return
+        if len(first) >= 3 and first.startswith(PREFACE[:len(first)]):  # cleartext HTTP/2 with prior knowledge (h2c, gRPC)
+            self.mode = H2C
+            self.h2 = Http2Connection(self.emit_exchange, self.ctx.clock)
+            self.data(True, first)
+            self._replay()
             return
         if self.from_start and not starts_like_request(first) and REQUEST_LINE.search(first) is None:
             self.mode = IGNORED
@@ -214,7 +228,8 @@ class TcpConnection:
     def emit_exchange(self, ex: HttpExchange, *, tls: bool = False) -> None:
         if not ex.method:
             return
-        self.emit(exchange_observation(ex, ip_text(self.client_ip), ip_text(self.server_ip), self.server_port, tls))
+        self.emit(exchange_observation(ex, ip_text(self.client_ip), ip_text(self.server_ip), self.server_port, tls,
+                                       authority=ex.authority, scheme="http" if ex.authority else None))
 
     def host_only(self, kind: ObservationKind, host: str | None, error: str | None = None) -> None:
         self.emit(Observation(ts=self.ctx.ts, host=host or ip_text(self.server_ip), source=Source.PCAP, kind=kind,
@@ -236,6 +251,8 @@ class TcpConnection:
             self.http.finish()  # type: ignore[union-attr]
         if self.tls is not None:
             self.tls.finish()
+        if self.h2 is not None:
+            self.h2.finish()
         if self.req is not None:
             self.ctx.junk += self.req.junk
 

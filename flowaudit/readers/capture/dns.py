@@ -35,8 +35,13 @@ def _name(msg: bytes, pos: int) -> tuple[str, int]:
     return name, end if end >= 0 else pos
 
 
+_LOCAL_SUFFIXES = (".arpa", ".local")
+PTR = 12
+
+
 def parse_query(msg: bytes) -> list[str]:
-    """Names in the question section of a DNS query; [] for responses and anything malformed."""
+    """Names in the question section of a DNS query; [] for responses and anything malformed. Reverse
+    lookups (PTR) and local names are not host sightings and are left out."""
     if len(msg) < 12 or msg[2] & 0x80:  # too short, or QR set (a response)
         return []
     if (msg[2] >> 3) & 0x0F != 0:  # not a standard query
@@ -47,9 +52,12 @@ def parse_query(msg: bytes) -> list[str]:
     try:
         for _ in range(min(qdcount, 8)):
             name, pos = _name(msg, pos)
+            qtype = int.from_bytes(msg[pos:pos + 2], "big")
             pos += 4
             if pos > len(msg):
                 break
+            if qtype == PTR or name.lower().rstrip(".").endswith(_LOCAL_SUFFIXES):
+                continue
             if name and name not in names:
                 names.append(name)
     except ValueError:

@@ -188,7 +188,7 @@ class TlsSession:
             keylog = self.conn.ctx.keylog
             self.secrets = keylog.get(self.hello.random) if keylog is not None else None
             if self.secrets is None:
-                self._report_sni(None)
+                self._report_sni("no secrets for this connection in the key log" if keylog is not None else None)
             return
         if not from_client and mtype == 2 and self.hello is not None:
             try:

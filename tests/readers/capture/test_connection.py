@@ -87,3 +87,26 @@ def test_unsynced_binary_stream_is_dropped() -> None:
     for _ in range(20):
         conn.data(True, b"\x00" * 16384)
     assert conn.mode == IGNORED
+
+
+def test_cleartext_http2_prior_knowledge() -> None:
+    import h2.config
+    import h2.connection
+
+    conn, ctx = connection(port=50051)
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    server = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+    client.initiate_connection()
+    client.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", "grpc.example.net:50051"),
+                            (":path", "/track.Collector/Send"), ("content-type", "application/grpc")])
+    client.send_data(1, b"\x00\x00\x00\x00\x05hello", end_stream=True)
+    data = client.data_to_send()
+    conn.data(True, data[:10])
+    conn.data(True, data[10:])
+    server.receive_data(data)
+    server.initiate_connection()
+    server.send_headers(1, [(":status", "200"), ("content-type", "application/grpc")], end_stream=True)
+    conn.data(False, server.data_to_send())
+    [obs] = ctx.out
+    assert (obs.url, obs.body, obs.status, obs.tls, obs.http_version) == (
+        "http://grpc.example.net:50051/track.Collector/Send", b"\x00\x00\x00\x00\x05hello", 200, False, "HTTP/2.0")

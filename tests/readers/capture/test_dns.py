@@ -41,3 +41,9 @@ def test_truncated_and_oversized_labels() -> None:
 @given(st.binary(max_size=300))
 def test_garbage_never_raises(data: bytes) -> None:
     assert isinstance(parse_query(data), list)
+
+
+def test_reverse_and_local_lookups_are_not_sightings() -> None:
+    assert parse_query(dns_query_bytes("4.3.2.1.in-addr.arpa", qtype=12)) == []
+    assert parse_query(dns_query_bytes("printer.local")) == []
+    assert parse_query(dns_query_bytes("config.example.com", qtype=16)) == ["config.example.com"]

@@ -192,6 +192,12 @@ def test_without_matching_secrets_only_the_server_name(tmp_path: Path, cert) -> 
     got, stats = rows(path, None)
     assert got == [(ObservationKind.TLS_SNI, None, "api.example.test", b"", None, None)]
     assert stats.undecryptable_tls == 1
+    # a key log for other connections only
+    other = tmp_path / "other.log"
+    other.write_text(f"CLIENT_RANDOM {'ab' * 32} {'11' * 48}\n")
+    got, _ = rows(path, other)
+    assert got == [(ObservationKind.TLS_SNI, None, "api.example.test", b"", None,
+                    "no secrets for this connection in the key log")]
     # a key log whose secrets are wrong for this connection
     wrong = tmp_path / "wrong.log"
     wrong.write_text("".join(f"{line.split()[0]} {line.split()[1]} {'00' * 32}\n"
