@@ -573,6 +573,7 @@ def default_signatures() -> list[Signature]:
 
 
 def import_files(paths: Iterable[Path | str], *, app_name: str | None = None, app_package: str | None = None,
+                 app_category: str | None = None, first_party: Iterable[str] = (),
                  signatures: Iterable[Signature] | None = None) -> ImportReport:
     """Read declaration files and published tables into one Declaration, resolve SDK names and type
     names, and report everything that did not resolve."""
@@ -613,6 +614,12 @@ def import_files(paths: Iterable[Path | str], *, app_name: str | None = None, ap
         doc["app"]["package"] = app_package
     if app_name:
         doc["app"]["name"] = app_name
+    if app_category:
+        doc["app"]["category"] = app_category
+    extra_domains = [d for d in first_party if d]
+    if extra_domains:
+        doc["app"]["first_party_domains"] = list(dict.fromkeys([*doc["app"].get("first_party_domains", []),
+                                                                *extra_domains]))
     doc["sdk_list"] = list(doc.get("sdk_list", [])) + sdk
     doc["pi_list"] = list(doc.get("pi_list", [])) + pi
     try:

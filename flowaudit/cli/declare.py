@@ -12,13 +12,14 @@ from flowaudit.cli.common import InputError, StoreError, db_option, open_store
 from flowaudit.core.escaping import terminal_safe
 
 
-def _import(files: tuple[str, ...], app_name: str | None = None, app_package: str | None = None):  # type: ignore[no-untyped-def]
+def _import(files: tuple[str, ...], app_name: str | None = None, app_package: str | None = None,  # type: ignore[no-untyped-def]
+            category: str | None = None, first_party: tuple[str, ...] = ()):
     from flowaudit.declare_import import ImportError_, default_signatures, import_files
 
     signatures = default_signatures()
     try:
         return import_files([Path(f) for f in files], app_name=app_name, app_package=app_package,
-                            signatures=signatures), signatures
+                            app_category=category, first_party=first_party, signatures=signatures), signatures
     except ImportError_ as exc:
         raise InputError(str(exc)) from None
 
@@ -48,10 +49,13 @@ def declare_group() -> None:
 @click.option("--session", "session_name", help="Attach the declaration to this session.")
 @click.option("--app", "app_id", help="Attach it to every session of this app id (package name).")
 @click.option("--name", "app_name", help="App name, when the files are published tables without one.")
+@click.option("--category", help="App category among the 39 of the 2021 necessary-information rules (id or 中文名).")
+@click.option("--first-party", multiple=True, help="The app's own domain (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the resolved declaration as YAML.")
 @click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
 def import_command(files: tuple[str, ...], db: str, session_name: str | None, app_id: str | None,
-                   app_name: str | None, output: str | None, as_json: bool) -> None:
+                   app_name: str | None, category: str | None, first_party: tuple[str, ...], output: str | None,
+                   as_json: bool) -> None:
     """Read FILES into one declaration, map SDK names onto signatures and type names onto taxonomy ids,
     report what did not map, and store the declaration for a session or an app."""
     from flowaudit.db.engine import StorageError
@@ -60,7 +64,7 @@ def import_command(files: tuple[str, ...], db: str, session_name: str | None, ap
 
     if not session_name and not app_id and not output:
         raise click.UsageError("give --session, --app or -o (where the declaration goes)")
-    report, signatures = _import(files, app_name, app_id)
+    report, signatures = _import(files, app_name, app_id, category, first_party)
     issues = lint(report, signatures)
     if output:
         Path(output).write_text(to_yaml(report.declaration), encoding="utf-8")

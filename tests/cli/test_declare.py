@@ -35,7 +35,8 @@ def test_import_published_tables_into_a_session(tmp_path):
     from flowaudit.db.store import Store
     Store(str(db)).open_session("demo", app_id="com.example.lvxingweather")
     result = run("declare", "import", str(CAPTURES / "demo-sdk-list.md"), str(CAPTURES / "demo-pi-list.csv"),
-                 "--db", str(db), "--session", "demo", "--name", "旅行天气", "-o", str(out))
+                 "--db", str(db), "--session", "demo", "--name", "旅行天气", "--category", "天气",
+                 "--first-party", "lvxing-weather.example.cn", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert "8 SDK entries" in result.stdout and "stored as declaration" in result.stdout
     with sqlite3.connect(db) as conn:
@@ -43,6 +44,8 @@ def test_import_published_tables_into_a_session(tmp_path):
     stored = json.loads(content)
     assert stored["app"]["name"] == "旅行天气" and len(stored["sdk_list"]) == 8 and len(stored["pi_list"]) == 4
     assert stored["sdk_list"][0]["sdk_id"] == "umeng-analytics"
+    assert stored["app"]["category"] == "utility_tools"
+    assert stored["app"]["first_party_domains"] == ["lvxing-weather.example.cn"]
     again = run("declare", "check", str(out))
     assert again.returncode == 1 and "sensitive_not_marked" in again.stdout
 
@@ -53,6 +56,9 @@ def test_bad_input_and_usage_errors(tmp_path):
     result = run("declare", "check", str(bad))
     assert result.returncode == 3 and "app.colour" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    category = run("declare", "import", str(CAPTURES / "demo-sdk-list.md"), "--category", "宠物", "-o",
+                   str(tmp_path / "o.yaml"))
+    assert category.returncode == 3 and "unknown app category" in category.stderr
     usage = run("declare", "import", str(CAPTURES / "demo-declaration.yaml"))
     assert usage.returncode == 2 and "--session" in usage.stderr
     missing = run("declare", "import", str(CAPTURES / "demo-declaration.yaml"), "--db", str(tmp_path / "x.db"),
