@@ -305,6 +305,33 @@ def test_gb18030_csv_and_tab_separated(tmp_path):
     assert report.declaration.sdk_list[0].type_ids == ["mac_address"]
 
 
+def test_xlsx_merged_category_cells_carry_down(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["个人信息收集清单"])
+    ws.append(["信息类别", "信息名称", "使用目的", "使用场景", "收集情况"])
+    ws.append(["设备信息", "MAC地址", "适配设备", "用户使用APP时", "收集1条"])
+    ws.append([None, "设备识别码", "识别设备", "用户使用APP时", "收集1条"])
+    ws.append(["位置信息", "精准定位", "附近网点", "打开地图时", "=1+1"])
+    ws.merge_cells("A3:A4")
+    second = wb.create_sheet("SDK")
+    second.append(["SDK名称", "SDK厂商", "个人信息字段"])
+    second.append(["友盟统计SDK", "=HYPERLINK(\"http://x\")", "OAID"])
+    path = tmp_path / "lists.xlsx"
+    wb.save(path)
+    report = import_files([path], signatures=SIGS)
+    pi = report.declaration.pi_list
+    assert [(e.type, e.category) for e in pi] == [("MAC地址", "设备信息"), ("设备识别码", "设备信息"), ("精准定位", "位置信息")]
+    assert pi[0].type_ids == ["mac_address"] and pi[2].frequency is None   # a formula is never evaluated
+    assert report.declaration.sdk_list[0].sdk_id == "umeng-analytics" and report.tables == 2
+
+
+def test_markdown_single_dash_separator(tmp_path):
+    path = tmp_path / "l.md"
+    path.write_text("|SDK名称|第三方名称|收集个人信息类型|\n|-|-|-|\n|友盟统计SDK|友盟|IMEI|\n", encoding="utf-8")
+    assert import_files([path], signatures=SIGS).declaration.sdk_list[0].type_ids == ["imei"]
+
+
 def test_split_items_respects_brackets():
     assert split_items("设备信息（IMEI、IMSI）、位置信息；应用列表\n无") == ["设备信息(IMEI、IMSI)", "位置信息", "应用列表", "无"]
 
