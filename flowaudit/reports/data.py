@@ -112,6 +112,7 @@ def build_report(view: SessionView, findings: list[Finding], declaration: Declar
     declared_sdks: list[dict[str, Any]] = []
     declared_ids: set[str] = set()
     declared_types: set[str] = set()
+    pi_declared: list[dict[str, Any]] = []
     if declaration is not None:
         matches, declared_map, entry_ids = declared_sdk_map(declaration, signatures)
         declared_ids = set(declared_map)
@@ -126,7 +127,12 @@ def build_report(view: SessionView, findings: list[Finding], declaration: Declar
                                   "pi_types": e.pi_types, "data_types": types,
                                   "privacy_policy_url": e.privacy_policy_url})
         for pi in declaration.pi_list:
-            declared_types.update(pi.resolved_types())
+            types = pi.resolved_types()
+            declared_types.update(types)
+            pi_declared.append({"type": pi.type, "data_types": types, "sensitive": pi.sensitive,
+                                "necessary": pi.necessary, "frequency": pi.frequency.text if pi.frequency else None,
+                                "observed": any(t in type_requests or (t == "precise_location" and "coarse_location"
+                                                                         in type_requests) for t in types)})
     sdks_seen = [{**v, "hosts": sorted(v["hosts"]), "data_types": sorted(v["data_types"]),
                   "declared": v["sdk_id"] in declared_ids if declaration is not None else None}
                  for v in sorted(seen.values(), key=lambda v: (-v["requests"], v["sdk_id"]))]
@@ -195,7 +201,7 @@ def build_report(view: SessionView, findings: list[Finding], declaration: Declar
             "sdks_seen": sdks_seen, "sdks_declared": declared_sdks,
             "sdks_undeclared": [s["sdk_id"] for s in sdks_seen if s["declared"] is False],
             "sdks_not_observed": [s["name"] for s in declared_sdks if not s["observed"]],
-            "types_seen": types_seen, "types_declared": sorted(declared_types),
+            "types_seen": types_seen, "types_declared": sorted(declared_types), "pi_declared": pi_declared,
             "types_undeclared": [t["type"] for t in types_seen if t["declared"] is False],
             "findings_by_severity": by_severity, "findings": len(findings),
         },

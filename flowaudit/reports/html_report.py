@@ -81,6 +81,13 @@ mark { background: #fff3b0; padding: 0 2px; }
 <td>{% if s.observed %}<span class="ok">✓ {{ L('observed') }}</span>{% else %}{{ L('not_observed') }}{% endif %}</td></tr>{% endfor %}
 </tbody></table>
 {% endif %}
+{% if r.declaration %}
+<h3>{{ L('pi_declared') }} ({{ r.summary.pi_declared|length }})</h3>
+<table><thead><tr><th>{{ L('published_name') }}</th><th>{{ L('data_type') }}</th><th>{{ L('sensitive') }}</th><th>{{ L('frequency') }}</th><th>{{ L('observed') }}</th></tr></thead><tbody>
+{% for p in r.summary.pi_declared %}<tr><td>{{ p.type }}</td><td>{{ p.data_types|map('tname')|join(', ') }}</td><td>{{ '✓' if p.sensitive else ('✗' if p.sensitive is not none else '–') }}</td><td>{{ p.frequency or '' }}</td>
+<td>{% if p.observed %}<span class="ok">✓ {{ L('observed') }}</span>{% else %}{{ L('not_observed') }}{% endif %}</td></tr>{% endfor %}
+</tbody></table>
+{% endif %}
 <h3>{{ L('types_seen') }} ({{ r.summary.types_seen|length }})</h3>
 <table><thead><tr><th>{{ L('data_type') }}</th><th>{{ L('requests') }}</th><th>{{ L('recipients') }}</th><th>{{ L('declared') }}</th></tr></thead><tbody>
 {% for t in r.summary.types_seen %}<tr><td>{{ t.type_name }} <code>{{ t.type }}</code></td><td>{{ t.requests }}</td><td>{{ t.recipients|join(', ') }}</td>

@@ -58,6 +58,12 @@ def render_markdown(r: dict[str, Any]) -> str:
         out += ["", f"### {L('sdks_declared')}", "", f"| {L('sdk')} | {L('vendor')} | {L('observed')} |", "|---|---|---|"]
         for s in r["summary"]["sdks_declared"]:
             out.append(f"| {md(s['name'])} | {md(s['vendor'] or '')} | {'✓' if s['observed'] else L('not_observed')} |")
+    if r.get("declaration"):
+        out += ["", f"### {L('pi_declared')}", "", f"| {L('published_name')} | {L('data_type')} | {L('sensitive')} | {L('observed')} |",
+                "|---|---|---|---|"]
+        for p in r["summary"]["pi_declared"]:
+            sensitive = "–" if p["sensitive"] is None else ("✓" if p["sensitive"] else "✗")
+            out.append(f"| {md(p['type'])} | {tn(p['data_types'])} | {sensitive} | {'✓' if p['observed'] else L('not_observed')} |")
     out += ["", f"### {L('types_seen')}", "", f"| {L('data_type')} | {L('requests')} | {L('declared')} |", "|---|---|---|"]
     for t in r["summary"]["types_seen"]:
         state = "–" if t["declared"] is None else ("✓" if t["declared"] else "✗ " + L("undeclared"))

@@ -10,6 +10,7 @@ def test_summary_counts_and_evidence(hostile_report):
             "immutable_device_id", "sdk_entry_incomplete"} <= kinds
     assert sum(r["summary"]["findings_by_severity"].values()) == len(r["findings"]) == r["summary"]["findings"]
     assert r["summary"]["sdks_undeclared"] == ["tencent-gdt"]
+    assert r["summary"]["pi_declared"][0]["observed"] is False and r["summary"]["pi_declared"][0]["sensitive"] is None
     assert {t["type"] for t in r["summary"]["types_seen"]} == {"imei", "oaid", "phone_number"}
     before = next(f for f in r["findings"] if f["kind"] == "collected_before_consent" and f["sdk_id"] == "tencent-gdt")
     ev = before["evidence"][0]
