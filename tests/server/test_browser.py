@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+import yaml
 
+from flowaudit.compliance import run_comparison
+from flowaudit.core.declarations import load_declaration
 from flowaudit.core.model import Observation
 from flowaudit.core.pipeline import analyze
 from flowaudit.db.seed import seed_session
+from flowaudit.db.session_view import store_declaration
 from flowaudit.db.store import Store
 from flowaudit.server.app import create_app
 from flowaudit.signature_db import default_index
@@ -25,6 +29,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DEMO = Path(__file__).resolve().parents[2] / "captures" / "demo.har"
+DECLARATION = DEMO.with_name("demo-declaration.yaml")
 
 if not Path(CHROMIUM).exists():
     pytest.skip("Debian chromium is not installed (scripts/test.sh installs it)", allow_module_level=True)
@@ -49,6 +54,9 @@ def dashboard(tmp_path_factory):
     demo = store.open_session("demo", app_id="com.example.lvxingweather", first_party=["lvxing-weather.example.cn"])
     import_file(store, writer, default_index(), DEMO, demo)
     writer.close()
+    declaration = load_declaration(yaml.safe_load(DECLARATION.read_text(encoding="utf-8")))
+    store_declaration(store, declaration, session_name="demo")
+    run_comparison(store, "demo", default_index(), lang="en")
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(store=store), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -93,8 +101,8 @@ def _shot(page, name: str) -> None:
     ("/s/demo/traffic", "ulogs.umeng.com", "traffic"),
     ("/s/demo/sdks", "Umeng", "sdks"),
     ("/s/seeded/data-types", "imei", "data-types"),
-    ("/s/seeded/matrix", "umeng", "matrix"),
-    ("/s/demo/findings", "Findings", "findings"),
+    ("/s/demo/matrix", "Declared and observed", "matrix"),
+    ("/s/demo/findings", "collected_before_consent", "findings"),
     ("/s/demo/timeline", "agreed on first-run dialog", "timeline"),
     ("/s/demo/reports", "JSONL", "reports"),
 ])
