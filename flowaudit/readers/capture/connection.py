@@ -80,7 +80,7 @@ class _Direction:
 class TcpConnection:
     __slots__ = ("ctx", "client_ip", "server_ip", "client_port", "server_port", "c2s", "s2c", "mode", "last_ts",
                  "fins", "http", "req", "resp", "tls", "held", "from_start", "unsynced", "closed", "dns_buf",
-                 "h2")
+                 "h2", "tunnel_port")
 
     def __init__(self, ctx: CaptureContext, client_ip: bytes, client_port: int, server_ip: bytes,
                  server_port: int, from_start: bool) -> None:
@@ -104,6 +104,7 @@ class TcpConnection:
         self.closed = False
         self.dns_buf = bytearray()
         self.h2: Http2Connection | None = None
+        self.tunnel_port: int | None = None
 
     # input from the streams -----------------------------------------------------------------------------
 
@@ -112,7 +113,7 @@ class TcpConnection:
         if mode == HTTP:
             if from_client:
                 self.req.feed(data)  # type: ignore[union-attr]
-                if self.req.state == 0 and not self.from_start:  # type: ignore[union-attr]
+                if self.mode == HTTP and self.req.state == 0 and not self.from_start:  # type: ignore[union-attr]
                     self._count_unsynced(len(data))
             else:
                 self.resp.feed(data)  # type: ignore[union-attr]
@@ -186,8 +187,26 @@ class TcpConnection:
     def start_http(self) -> None:
         self.mode = HTTP
         self.http = HttpConversation(self.emit_exchange, self.ctx.clock)
+        self.http.on_tunnel = self._tunnel
         self.req = Http1Parser(self.http, True)
         self.resp = Http1Parser(self.http, False)
+
+    @property
+    def port(self) -> int:
+        """The server port requests go to: the CONNECT target's inside a proxy tunnel."""
+        return self.tunnel_port or self.server_port
+
+    def _tunnel(self, client_rest: bytes, server_rest: bytes, target: str) -> None:
+        """A proxy answered CONNECT with 2xx: what follows is the tunnelled protocol (usually TLS)."""
+        self.ctx.junk += self.req.junk if self.req else 0
+        self.http = self.req = self.resp = None
+        self.mode = UNDECIDED
+        self.from_start = True
+        self.tunnel_port = split_host_port(target)[1] if target else None
+        if server_rest:
+            self.held.append((False, server_rest))
+        if client_rest:
+            self._decide(client_rest)
 
     def _replay(self) -> None:
         held, self.held = self.held, []
@@ -228,12 +247,12 @@ class TcpConnection:
     def emit_exchange(self, ex: HttpExchange, *, tls: bool = False) -> None:
         if not ex.method:
             return
-        self.emit(exchange_observation(ex, ip_text(self.client_ip), ip_text(self.server_ip), self.server_port, tls,
+        self.emit(exchange_observation(ex, ip_text(self.client_ip), ip_text(self.server_ip), self.port, tls,
                                        authority=ex.authority, scheme="http" if ex.authority else None))
 
     def host_only(self, kind: ObservationKind, host: str | None, error: str | None = None) -> None:
         self.emit(Observation(ts=self.ctx.ts, host=host or ip_text(self.server_ip), source=Source.PCAP, kind=kind,
-                              port=self.server_port, tls=True, client_ip=ip_text(self.client_ip),
+                              port=self.port, tls=True, client_ip=ip_text(self.client_ip),
                               server_ip=ip_text(self.server_ip), error=error))
 
     def finish(self) -> None:
@@ -245,10 +264,10 @@ class TcpConnection:
         self.s2c.finish()
         if self.mode == UNDECIDED and self.held:
             self.held = []
-        if self.mode == HTTP or self.http is not None:
+        if self.http is not None:
             self.req.finish()  # type: ignore[union-attr]
             self.resp.finish()  # type: ignore[union-attr]
-            self.http.finish()  # type: ignore[union-attr]
+            self.http.finish()
         if self.tls is not None:
             self.tls.finish()
         if self.h2 is not None:
@@ -273,7 +292,9 @@ def exchange_observation(ex: HttpExchange, client_ip: str, server_ip: str, serve
         path = ""
     else:
         path, _, query = target.partition("?")
-    host, _port = split_host_port(host_value) if host_value else (server_ip, None)
+    host, target_port = split_host_port(host_value) if host_value else (server_ip, None)
+    if ex.method == "CONNECT" and target_port:
+        server_port = target_port  # the tunnel's destination, not the proxy's port
     return Observation(
         ts=ex.ts, host=host or server_ip, source=Source.PCAP, kind=ObservationKind.REQUEST, method=ex.method,
         scheme=scheme or ("https" if tls else "http"), port=server_port, path=path, query=query,

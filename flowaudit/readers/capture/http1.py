@@ -33,7 +33,7 @@ def starts_like_request(data: bytes) -> bool:
             return True
     return False
 
-SYNC, HEAD, BODY_LEN, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILER, BODY_CLOSE, DEAD = range(9)
+SYNC, HEAD, BODY_LEN, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILER, BODY_CLOSE, DEAD, HOLD = range(10)
 
 
 def decode_text(raw: bytes) -> str:
@@ -114,6 +114,26 @@ class HttpConversation:
         self.emit = emit
         self.clock = clock
         self.upgraded = False
+        self.requests: Http1Parser | None = None
+        # called with (client bytes, server bytes, CONNECT target) when a CONNECT tunnel opens
+        self.on_tunnel: Callable[[bytes, bytes, str], None] | None = None
+
+    def tunnel_decided(self, opened: bool, server_rest: bytes, target: str = "") -> None:
+        """The response to a CONNECT arrived: either the connection now carries the tunnelled protocol, or
+        the client's held bytes are parsed as HTTP again."""
+        requests = self.requests
+        if requests is None or requests.state != HOLD:
+            return
+        if opened and self.on_tunnel is not None:
+            held = bytes(requests.buf)
+            requests.buf.clear()
+            requests.state = DEAD
+            self.finish()
+            self.on_tunnel(held, server_rest, target)
+            return
+        requests.state = HEAD
+        if requests.buf:
+            requests._run()
 
     def new_request(self, exchange: HttpExchange) -> None:
         self.queue.append(exchange)
@@ -143,6 +163,8 @@ class Http1Parser:
 
     def __init__(self, conv: HttpConversation, is_request: bool) -> None:
         self.conv = conv
+        if is_request:
+            conv.requests = self
         self.is_request = is_request
         self.buf = bytearray()
         self.state = SYNC
@@ -165,6 +187,10 @@ class Http1Parser:
             return
         if state == BODY_CLOSE:
             self._body(data)
+            return
+        if state == HOLD:  # bytes sent after a CONNECT, before its response says what they are
+            if len(self.buf) < HEAD_CAP:
+                self.buf += data
             return
         self.buf += data
         self._run()
@@ -238,6 +264,8 @@ class Http1Parser:
             return
         if self.is_request:
             msg.request_done = True
+            if msg.method == "CONNECT" and self.conv.on_tunnel is not None:
+                self.state = HOLD
         else:
             msg.response_done = True
             if msg.response_size is None:
@@ -325,6 +353,8 @@ class Http1Parser:
             elif state == BODY_CLOSE:
                 self._body(buf)
                 buf.clear()
+            elif state == HOLD:
+                return
             else:  # DEAD
                 buf.clear()
                 return
@@ -394,7 +424,17 @@ class Http1Parser:
             return True
         te = header_value(headers, "transfer-encoding")
         cl = header_value(headers, "content-length")
-        if msg.method == "HEAD" or status in (204, 304) or (msg.method == "CONNECT" and 200 <= status < 300):
+        if msg.method == "CONNECT":
+            opened = 200 <= status < 300
+            if opened:
+                self._done()
+                self.state = DEAD
+                rest = bytes(self.buf)
+                self.buf.clear()
+                self.conv.tunnel_decided(True, rest, msg.target)
+                return True
+            self.conv.tunnel_decided(False, b"")
+        if msg.method == "HEAD" or status in (204, 304):
             self._done()
         elif te is not None and "chunked" in te.lower():
             self.chunked = True

@@ -291,7 +291,7 @@ class TlsSession:
             return
         conn = self.conn
         authority = exchange.authority or (self.hello.server_name if self.hello else None)
-        obs = exchange_observation(exchange, ip_text(conn.client_ip), ip_text(conn.server_ip), conn.server_port,
+        obs = exchange_observation(exchange, ip_text(conn.client_ip), ip_text(conn.server_ip), conn.port,
                                    True, authority=exchange.authority, scheme=exchange.scheme or "https")
         if obs.host == obs.server_ip and authority:
             obs.host = authority

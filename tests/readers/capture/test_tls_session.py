@@ -225,3 +225,40 @@ def test_gap_in_encrypted_stream(tmp_path: Path, cert) -> None:
     got, stats = rows(t.capture(tmp_path / "gap.pcap", mss=100, drop=-2), keylog)
     assert stats.gaps == 1
     assert got[0] == DECRYPTED[0]
+
+
+def test_tls_inside_a_proxy_connect_tunnel(tmp_path: Path, cert) -> None:
+    keylog = tmp_path / "keys.log"
+    t = Transcript(cert[0], keylog)
+    t.exchange(REQUEST, RESPONSE)
+    connect = (b"CONNECT api.example.test:8443 HTTP/1.1\r\nHost: api.example.test:8443\r\n"
+               b"Proxy-Authorization: Basic dTpw\r\n\r\n")
+    # the client sends its ClientHello right behind the CONNECT, before the proxy answers
+    writes = [(True, connect + t.writes[0][1], T0), (False, b"HTTP/1.1 200 Connection established\r\n\r\n", T0),
+              *t.writes[1:]]
+    packets = _Builder(1, 200, None, "eth0").tcp_conversation("10.0.0.2", "192.0.2.80:3128", T0, writes, 3128)
+    path = tmp_path / "proxy.pcap"
+    write_packets(path, packets)
+    stats = CaptureStats()
+    got = [(o.kind, o.method, o.url, o.body, o.status, o.port) for o in read_capture(path, keylog=keylog, stats=stats)]
+    assert got == [
+        (ObservationKind.REQUEST, "CONNECT", "http://api.example.test:8443/", b"", 200, 8443),
+        (ObservationKind.REQUEST, "POST", "https://api.example.test:8443/v1/event?sdk=umeng",
+         b'{"oaid":"0f1e2d3c-4b5a-6978-8796"}', 200, 8443)]
+    # without secrets: the CONNECT and the server name
+    got = [(o.kind, o.host, o.port) for o in read_capture(path)]
+    assert got == [(ObservationKind.REQUEST, "api.example.test", 8443),
+                   (ObservationKind.TLS_SNI, "api.example.test", 8443)]
+
+
+def test_refused_connect_keeps_parsing_http(tmp_path: Path) -> None:
+    from flowaudit.readers.capture_synth import _Builder as Builder
+
+    writes = [(True, b"CONNECT blocked.example:443 HTTP/1.1\r\n\r\nGET http://ok.example/x HTTP/1.1\r\n\r\n", T0),
+              (False, b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+               T0)]
+    path = tmp_path / "refused.pcap"
+    write_packets(path, Builder(1, 1460, None, "eth0").tcp_conversation("10.0.0.2", "192.0.2.80:3128", T0, writes,
+                                                                        3128))
+    assert [(o.method, o.host, o.status) for o in read_capture(path)] == [("CONNECT", "blocked.example", 403),
+                                                                         ("GET", "ok.example", 200)]
