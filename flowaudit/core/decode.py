@@ -35,6 +35,7 @@ class Budget:
     max_bytes: int = 32 * 1024 * 1024  # all decoded layers together
     max_inflate: int = 8 * 1024 * 1024    # one decompressed stream
     max_fields: int = 50_000
+    max_array_items: int = 256         # items of one array inspected one by one
     max_header_value: int = 16 * 1024
     max_headers_total: int = 256 * 1024
 
@@ -341,6 +342,12 @@ class _Decoder:
                 self._emit(Field(loc, _join(prefix, sub), name, chain, str(len(obj)), "objlist",
                                  _join(prefix, rel)))
             parent = _join(prefix, sub)
+            if len(obj) > self.budget.max_array_items:
+                # items of one array share their key paths, and detections are per key path: past the first
+                # items a long array (an event log, a contact list) adds cost, not findings
+                self.result.note(f"budget:array: {len(obj) - self.budget.max_array_items} items of "
+                                 f"{_join(prefix, sub)} not inspected (first {self.budget.max_array_items} were)")
+                obj = obj[:self.budget.max_array_items]
             for value in obj:
                 if isinstance(value, str):
                     self.string(value, loc, chain, prefix, sub, name, parent)
@@ -833,7 +840,7 @@ def _inflate(data: bytes, kind: str, limit: int) -> tuple[bytes, bool]:
             out = decompressor.process(data[consumed:consumed + step])
             consumed += step
             produced += len(out)
-            if produced > limit:
+            if produced > limit or (produced > _PROBE and produced > _BOMB_RATIO * consumed):
                 return b"", False
             chunks.append(out)
         return b"".join(chunks), True

@@ -408,6 +408,8 @@ class _Detector:
                     self.packages.setdefault((fld.location, fld.chain, array), []).append(fld)
             else:
                 self.siblings.setdefault((fld.location, fld.chain, fld.parent), []).append(fld)
+        if profiled:
+            return          # a planted value: nothing weaker adds to it
         if self.sdk_fields:
             sdk_type = self.sdk_fields.get(info.norm) or self.sdk_fields.get(norm_key(fld.key))
             if sdk_type is not None and self.keyed(fld, sdk_type, None, "key:data_fields"):
@@ -415,7 +417,8 @@ class _Detector:
         key_type = info.type
         if key_type is not None and self.keyed(fld, key_type, info.algorithm, f"key:{name}"):
             return
-        if worth and not profiled:
+        if worth and (not value[0].isalpha() or "@" in value or ":" in value or "," in value or "-" in value):
+            # shape-only types start with a digit or "+", or carry @ (e-mail), : or - (MAC, IPv6), "," (lists)
             self.shape(fld, value, info)
 
     def keyed(self, fld: Field, type_id: str, algorithm: str | None, reason: str) -> bool:
@@ -699,13 +702,13 @@ def _select(found: list[_Candidate]) -> list[_Candidate]:
             best[slot] = cand
     chosen = sorted(best.values(), key=lambda c: (-c.fld.depth, -len(c.key)))
     kept: list[_Candidate] = []
+    same: dict[tuple[str, str, str], list[_Candidate]] = {}
     for cand in chosen:
-        shadowed = any(
-            other.type == cand.type and other.identity == cand.identity and other.fld.location == cand.fld.location
-            and (other.key.startswith(cand.key + ".") or other.key.startswith(cand.key + "[") or (
-                other.key == cand.key and other.fld.depth > cand.fld.depth))
-            for other in kept)
-        if not shadowed:
+        group = same.setdefault((cand.type, cand.identity, cand.fld.location), [])
+        key = cand.key
+        if not any(other.key.startswith(key + ".") or other.key.startswith(key + "[")
+                   or (other.key == key and other.fld.depth > cand.fld.depth) for other in group):
+            group.append(cand)
             kept.append(cand)
     return kept
 

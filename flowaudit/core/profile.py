@@ -83,6 +83,8 @@ class ProfileIndex:
     exact: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)    # case-sensitive (base64)
     folded: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)   # keys lower-cased
     phrases: list[tuple[str, str, str]] = field(default_factory=list)             # values with spaces/CJK
+    phrase_triggers: str = ""                   # characters that ASCII phrases have and tokens do not
+    lengths: frozenset[int] = frozenset()        # lengths of every indexed form: most tokens are ruled out by it
     phrase_pattern: re.Pattern[str] | None = None          # values with spaces or non-ASCII characters
     ascii_phrase_pattern: re.Pattern[str] | None = None    # the ASCII ones only (an ASCII text needs no more)
     min_len: int = 1
@@ -116,23 +118,31 @@ class ProfileIndex:
                 # phrases; ASCII ones need the substring length, Chinese ones (2-character names) do not
                 if not _TOKEN_CHARS.fullmatch(text) and len(text) >= (2 if not text.isascii() else _MIN_SUBSTRING):
                     index.phrases.append((type_id, value, text))
+        index.lengths = frozenset(len(k) for table in (index.exact, index.folded) for k in table)
         if index.phrases:
             alternatives = sorted({re.escape(p[2]) for p in index.phrases}, key=len, reverse=True)
             index.phrase_pattern = re.compile("|".join(alternatives), re.IGNORECASE)
             ascii_only = [a for a in alternatives if a.isascii()]
             if ascii_only:
                 index.ascii_phrase_pattern = re.compile("|".join(ascii_only), re.IGNORECASE)
+                index.phrase_triggers = "".join(sorted({c for _, _, p in index.phrases if p.isascii() for c in p
+                                                        if not _TOKEN_CHARS.fullmatch(c)}))
         return index
 
     def lookup(self, token: str) -> list[ProfileHit]:
-        exact = self.exact.get(token)
-        folded = self.folded.get(token)
-        if folded is None:
-            lower = token.lower()
-            if lower != token:
-                folded = self.folded.get(lower)
-            if folded is None and not token.isalnum():
-                folded = self.folded.get(compact(lower))
+        lengths = self.lengths
+        exact = folded = None
+        if len(token) in lengths:
+            exact = self.exact.get(token)
+            folded = self.folded.get(token)
+            if folded is None:
+                lower = token.lower()
+                if lower != token:
+                    folded = self.folded.get(lower)
+        if folded is None and not token.isalnum():
+            packed = compact(token)
+            if len(packed) in lengths:
+                folded = self.folded.get(packed.lower())
         if exact is None and folded is None:
             return []
         hits = [ProfileHit(t, v, f, token) for t, v, f in exact or ()]
@@ -146,33 +156,43 @@ class ProfileIndex:
             return whole
         found: list[ProfileHit] = []
         if len(text) > _MIN_SUBSTRING and not text.isalnum():
-            seen: set[str] = set()
-            for token in _TOKEN.findall(text):
-                if token in seen:
-                    continue
-                seen.add(token)
-                hits = self.lookup(token) if token != text else []
-                if not hits and "=" in token.rstrip("="):
-                    # key=value glued into one token: look at each side (base64 padding stays attached)
-                    for part in re.split(r"=(?!=*$)", token):
-                        if len(part) >= _MIN_SUBSTRING and part not in seen:
-                            seen.add(part)
-                            hits.extend(self.lookup(part))
-                if not hits and (":" in token or "-" in token):
-                    for part in re.split(r"[:\-=]", token):
-                        if len(part) >= _MIN_SUBSTRING and part not in seen:
-                            seen.add(part)
-                            hits.extend(self.lookup(part))
-                found.extend(hit for hit in hits
-                             if len(hit.value) >= _MIN_SUBSTRING or hit.form not in ("plain", "lower", "upper"))
-        pattern = self.phrase_pattern if not text.isascii() else self.ascii_phrase_pattern
-        if pattern is not None and (" " in text or not text.isascii()):
+            lengths = self.lengths
+            tokens = _TOKEN.findall(text)
+            for token in set(tokens) if len(tokens) > 1 else tokens:
+                hits = self.lookup(token) if token != text and len(token) in lengths else []
+                if not hits and ("=" in token or ":" in token or "-" in token) and not (
+                        len(token) == 36 and token[8] == "-" and token[23] == "-"):     # a UUID is one value
+                    hits = self._pieces(token)
+                if hits:
+                    found.extend(hit for hit in hits
+                                 if len(hit.value) >= _MIN_SUBSTRING or hit.form not in ("plain", "lower", "upper"))
+        if self.phrase_pattern is not None:
+            if not text.isascii():
+                pattern = self.phrase_pattern
+            elif self.ascii_phrase_pattern is not None and any(c in text for c in self.phrase_triggers):
+                pattern = self.ascii_phrase_pattern
+            else:
+                return found
             for match in pattern.finditer(text):
                 found_text = match.group(0).lower()
                 for type_id, value, phrase in self.phrases:
                     if phrase.lower() == found_text:
                         found.append(ProfileHit(type_id, value, "plain", match.group(0)))
         return found
+
+    def _pieces(self, token: str) -> list[ProfileHit]:
+        """key=value glued into one token, or a value between separators."""
+        hits: list[ProfileHit] = []
+        if "=" in token.rstrip("="):
+            # look at each side of "=" (base64 padding stays attached)
+            for part in re.split(r"=(?!=*$)", token):
+                if len(part) >= _MIN_SUBSTRING:
+                    hits.extend(self.lookup(part))
+        if not hits and (":" in token or "-" in token):
+            for part in re.split(r"[:\-=]", token):
+                if len(part) >= _MIN_SUBSTRING:
+                    hits.extend(self.lookup(part))
+        return hits
 
 
 @dataclass(slots=True)

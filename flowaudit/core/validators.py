@@ -15,17 +15,14 @@ _DIGITS = re.compile(r"\d+")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
+_LUHN_DOUBLE = {str(d): (2 * d if d < 5 else 2 * d - 9) for d in range(10)}
+
+
 def luhn_ok(digits: str) -> bool:
-    if not digits.isascii() or not digits.isdigit() or len(digits) < 2:
+    if len(digits) < 2 or not digits.isascii() or not digits.isdigit():
         return False
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
+    reverse = digits[::-1]
+    total = sum(map(int, reverse[0::2])) + sum(map(_LUHN_DOUBLE.__getitem__, reverse[1::2]))
     return total % 10 == 0
 
 
