@@ -490,8 +490,10 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
 
 class _Tcpdump:
-    def __init__(self, path: Path, port: int) -> None:
-        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-s", "0", "-w", str(path), f"tcp port {port}"],
+    def __init__(self, path: Path, port: int | str) -> None:
+        expression = f"tcp port {port}" if isinstance(port, int) else port
+        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-s", "0", "-w", str(path),
+                                      expression],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 10
         line = b""
@@ -733,3 +735,61 @@ def test_errors_come_from_the_call_and_bad_key_logs(tmp_path: Path) -> None:
     bad_keys.write_text("not a key log\n")
     with pytest.raises(CaptureError, match="no TLS secrets found"):
         read_capture(path, keylog=bad_keys)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@needs_tcpdump
+@pytest.mark.network
+def test_tcpdump_curl_through_mitmproxy_with_keylogs(tmp_path: Path) -> None:
+    """curl -> mitmproxy -> HTTPS server, both legs captured; curl and mitmproxy log their TLS secrets."""
+    import sys
+
+    mitmdump = Path(sys.executable).with_name("mitmdump")
+    if not mitmdump.exists():
+        pytest.skip("mitmdump not installed")
+    server, _cert = _https_server(tmp_path)
+    server_port = server.server_address[1]
+    proxy_port = _free_port()
+    confdir = tmp_path / "mitm"
+    curl_keys, mitm_keys = tmp_path / "curl-keys.log", tmp_path / "mitm-keys.log"
+    proxy = subprocess.Popen([str(mitmdump), "--listen-host", "127.0.0.1", "--listen-port", str(proxy_port),
+                              "--set", f"confdir={confdir}", "--ssl-insecure", "-q"],
+                             env={**os.environ, "MITMPROXY_SSLKEYLOGFILE": str(mitm_keys)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    capture = tmp_path / "proxied.pcap"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", proxy_port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or proxy.poll() is not None:
+                    pytest.skip("mitmdump did not start")
+                time.sleep(0.2)
+        dump = _Tcpdump(capture, f"tcp port {proxy_port} or tcp port {server_port}")
+        try:
+            subprocess.run(["curl", "-s", "-o", "/dev/null", "-x", f"http://127.0.0.1:{proxy_port}", "--cacert",
+                            str(confdir / "mitmproxy-ca-cert.pem"), "--data-binary", "imei=490154203237518",
+                            f"https://localhost:{server_port}/through/proxy?q=1"],
+                           check=True, timeout=30, env={**os.environ, "SSLKEYLOGFILE": str(curl_keys)})
+        finally:
+            dump.stop()
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
+        server.shutdown()
+        server.server_close()
+    keys = tmp_path / "all-keys.log"
+    keys.write_text(curl_keys.read_text() + mitm_keys.read_text())
+    stats = CaptureStats()
+    obs = [(o.method, o.url, o.body, o.status) for o in read_capture(capture, keylog=keys, stats=stats)]
+    url = f"https://localhost:{server_port}/through/proxy?q=1"
+    assert obs.count(("POST", url, b"imei=490154203237518", 200)) == 2, obs  # client leg and upstream leg
+    assert ("CONNECT", f"http://localhost:{server_port}/", b"", 200) in obs
+    assert stats.undecryptable_tls == 0
