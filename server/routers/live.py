@@ -15,6 +15,7 @@ from flowaudit.server.schemas import ObservationPublic
 
 router = APIRouter(tags=["live"])
 POLL_SECONDS = 0.25
+KEEPALIVE_SECONDS = 15.0
 
 
 @router.get("/api/sessions/{name}/live")
@@ -39,13 +40,19 @@ async def live(request: Request, session: SessionDep, index: IndexDep, after: in
         if cursor < 0:
             _, cursor = await asyncio.to_thread(fetch, -1)
         yield "retry: 1000\n\n"
+        idle = 0.0
         while not await request.is_disconnected():
             events, cursor = await asyncio.to_thread(fetch, cursor)
             for event in events:
                 yield f"event: observation\ndata: {event}\n\n"
-            if not events:
+            if events:
+                idle = 0.0
+                continue
+            idle += POLL_SECONDS
+            if idle >= KEEPALIVE_SECONDS:
+                idle = 0.0
                 yield ": keep-alive\n\n"
-                await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(POLL_SECONDS)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
