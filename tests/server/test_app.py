@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from flowaudit.db.seed import HOSTILE
@@ -93,3 +96,5 @@ def test_openapi_documents_the_api(client: TestClient):
         assert path in spec["paths"], path
     schema = client.get("/api/declaration.schema.json").json()
     assert "sdk_list" in schema["properties"] and "pi_list" in schema["properties"]
+    published = Path(__file__).resolve().parents[2] / "docs" / "declaration.schema.json"
+    assert schema == json.loads(published.read_text(encoding="utf-8")), "the API serves the published schema"
