@@ -30,11 +30,9 @@ def report_command(db: str, session_name: str, declared: tuple[str, ...], fmt: s
     """Compare SESSION's traffic with the app's declaration and write a report: summary (SDKs and data
     types seen vs declared, findings by severity), every finding with its legal basis and evidence, the
     session timeline with markers, and the method. Findings are also stored in the database."""
-    from flowaudit.core.compare import compare
+    from flowaudit.compliance import render_report, run_comparison
     from flowaudit.db.engine import StorageError
-    from flowaudit.db.session_view import load_session_view, load_stored_declaration, save_findings
     from flowaudit.declare_import import ImportError_, import_files
-    from flowaudit.reports import build_report, render
     from flowaudit.signature_db import default_index
 
     if fmt == "xlsx" and not output and sys.stdout.isatty():
@@ -49,19 +47,14 @@ def report_command(db: str, session_name: str, declared: tuple[str, ...], fmt: s
         source = ", ".join(Path(p).name for p in declared)
     store = open_store(db)
     try:
-        view = load_session_view(store, session_name, index)
-        if declaration is None:
-            declaration = load_stored_declaration(store, session_name)
-            source = "stored declaration" if declaration is not None else None
-        findings = compare(view, declaration, index)
-        if not no_store:
-            save_findings(store, session_name, findings)
+        result = run_comparison(store, session_name, index, declaration=declaration, declaration_source=source,
+                                lang=lang, save=not no_store)
     except StorageError as exc:
         raise StoreError(str(exc)) from None
     finally:
         store.close()
-    report = build_report(view, findings, declaration, index, lang=lang, declaration_source=source)
-    data = render(report, fmt)
+    findings, report = result.findings, result.report
+    data, _media = render_report(result, fmt)
     if output:
         Path(output).write_bytes(data)
         counts = ", ".join(f"{n} {sev}" for sev, n in report["summary"]["findings_by_severity"].items() if n)
