@@ -848,12 +848,15 @@ def _inflate(data: bytes, kind: str, limit: int) -> tuple[bytes, bool]:
 
 
 def decode_observation(obs: Observation, budget: Budget | None = None) -> DecodeResult:
-    """Every field of a request, with its location, key path and decoding chain."""
+    """Every field of a request, with its location, key path and decoding chain. Never raises: a decoder
+    that fails on hostile input leaves a note and the fields found so far."""
     decoder = _Decoder(budget or Budget())
     try:
         decoder.observation(obs)
     except RecursionError:
         decoder.result.note("budget:nesting: recursion limit reached")
+    except Exception as exc:  # noqa: BLE001 - the request is attacker-controlled; keep what was decoded
+        decoder.result.note(f"decode-error: {type(exc).__name__} while decoding; later fields not inspected")
     return decoder.result
 
 
@@ -865,5 +868,7 @@ def decode_bytes(data: bytes, *, location: str = "body", content_type: str = "",
         decoder.bytes_layer(data, location, location, "", content_type)
     except RecursionError:
         decoder.result.note("budget:nesting: recursion limit reached")
+    except Exception as exc:  # noqa: BLE001 - see decode_observation
+        decoder.result.note(f"decode-error: {type(exc).__name__} while decoding; later fields not inspected")
     return decoder.result
 

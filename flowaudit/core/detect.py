@@ -349,10 +349,36 @@ class _Candidate:
     reason: str
 
 
+_MEMO_SIZE = 65536
+_MEMOS: dict[tuple[int, tuple[tuple[str, str], ...]], dict[tuple[str, str, str, str | None], tuple]] = {}
+
+
+def _memo(profile: DeviceProfile | None, sdk_fields: dict[str, str]) -> dict:
+    """The outcome memo for one profile index and one set of SDK fields (a new index starts afresh)."""
+    index = profile.index if profile is not None else None
+    if index is not None:
+        memos = index.memos
+        key: tuple = tuple(sorted(sdk_fields.items()))
+        memo = memos.get(key)
+        if memo is None:
+            if len(memos) > 256:
+                memos.clear()
+            memo = memos[key] = {}
+        return memo
+    memo_key = (0, tuple(sorted(sdk_fields.items())))
+    memo = _MEMOS.get(memo_key)
+    if memo is None:
+        if len(_MEMOS) > 256:
+            _MEMOS.clear()
+        memo = _MEMOS[memo_key] = {}
+    return memo
+
+
 class _Detector:
     def __init__(self, profile: DeviceProfile | None, data_fields: Mapping[str, str] | None) -> None:
         self.profile = profile if profile else None
         self.sdk_fields = {norm_key(k): t for k, t in (data_fields or {}).items()}
+        self.memo = _memo(self.profile, self.sdk_fields)
         self.found: list[_Candidate] = []
         self.siblings: dict[tuple[str, str, str], list[Field]] = {}
         self.packages: dict[tuple[str, str, str], list[Field]] = {}
@@ -384,21 +410,10 @@ class _Detector:
         value = fld.value
         if not value:
             return
-        profiled = False
-        length = len(value)
-        # numbers only matter as long integers (an IMEI or a phone number sent as a JSON number)
-        worth = length >= 6 and (kind == "str" or length >= 11)
-        if worth and self.profile is not None:
-            for hit in self.profile.index.search(value):
-                form = "plain" if hit.form in ("plain", "lower", "upper") else hit.form
-                self.add(hit.type, fld, hit.token, 1.0, f"profile:{form}", identity=f"profile:{hit.value}")
-                profiled = True
-        if length > 512:
-            return
         name = fld.name
         info = key_info(name)
         role = info.role
-        if role is not None:
+        if role is not None and len(value) <= 512:
             if role == "pair":
                 if kind == "str":
                     self.pair_string(fld, f"key:{name}")
@@ -408,8 +423,37 @@ class _Detector:
                     self.packages.setdefault((fld.location, fld.chain, array), []).append(fld)
             else:
                 self.siblings.setdefault((fld.location, fld.chain, fld.parent), []).append(fld)
-        if profiled:
+        # What a scalar yields depends only on its key name, its value and the evidence in force (profile,
+        # SDK fields): requests of one session repeat most of them, so the outcome is remembered.
+        memo_key = (name, value, kind, fld.key if self.sdk_fields else None)
+        recipe = self.memo.get(memo_key)
+        if recipe is None:
+            outer, self.found = self.found, []
+            self.scalar(fld, value, kind, info)
+            recipe = tuple((c.type, c.value, c.confidence, c.reason, c.identity) for c in self.found)
+            self.found = outer
+            if len(self.memo) >= _MEMO_SIZE:
+                self.memo.clear()
+            self.memo[memo_key] = recipe
+        for type_id, raw, confidence, reason, identity in recipe:
+            if identity.startswith("list:"):
+                identity = f"list:{fld.key}"
+            self.found.append(_Candidate(type_id, fld, fld.key, raw, identity, confidence, reason))
+
+    def scalar(self, fld: Field, value: str, kind: str, info: KeyInfo) -> None:
+        """Profile, key-name and shape evidence for one scalar value."""
+        profiled = False
+        length = len(value)
+        # numbers only matter as long integers (an IMEI or a phone number sent as a JSON number)
+        worth = length >= 6 and (kind == "str" or length >= 11)
+        if worth and self.profile is not None:
+            for hit in self.profile.index.search(value):
+                form = "plain" if hit.form in ("plain", "lower", "upper") else hit.form
+                self.add(hit.type, fld, hit.token, 1.0, f"profile:{form}", identity=f"profile:{hit.value}")
+                profiled = True
+        if length > 512 or profiled:
             return          # a planted value: nothing weaker adds to it
+        name = fld.name
         if self.sdk_fields:
             sdk_type = self.sdk_fields.get(info.norm) or self.sdk_fields.get(norm_key(fld.key))
             if sdk_type is not None and self.keyed(fld, sdk_type, None, "key:data_fields"):
@@ -725,16 +769,19 @@ def detect(obs: Observation, profile: DeviceProfile | None = None, *, salt: byte
 def detect_fields(decoded: DecodeResult, profile: DeviceProfile | None = None, *, salt: bytes = b"",
                   data_fields: Mapping[str, str] | None = None, to_sdk: bool = False) -> DetectionResult:
     detector = _Detector(profile, data_fields)
-    for fld in decoded.fields:
-        detector.field(fld)
-    detector.groups()
+    notes = list(decoded.notes)
+    try:
+        for fld in decoded.fields:
+            detector.field(fld)
+        detector.groups()
+    except Exception as exc:  # noqa: BLE001 - hostile input must not lose the request; say what happened
+        notes.append(f"detect-error: {type(exc).__name__}; detections may be incomplete")
     detections = []
     for cand in sorted(_select(detector.found), key=lambda c: (c.fld.location, c.key, c.type)):
         detections.append(Detection(
             type=cand.type, location=cand.fld.location, key=cand.key, encoding=cand.fld.chain,
             confidence=cand.confidence, reason=cand.reason, preview=preview(cand.value),
             value_hash=_hash(cand.value, salt), raw_value=cand.value))
-    notes = list(decoded.notes)
     opaque = bool(to_sdk and decoded.body_opaque)
     if decoded.body_opaque and not to_sdk:
         notes.append("opaque body to a host that is not a known SDK")

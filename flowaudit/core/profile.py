@@ -84,7 +84,8 @@ class ProfileIndex:
     folded: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)   # keys lower-cased
     phrases: list[tuple[str, str, str]] = field(default_factory=list)             # values with spaces/CJK
     phrase_triggers: str = ""                   # characters that ASCII phrases have and tokens do not
-    lengths: frozenset[int] = frozenset()        # lengths of every indexed form: most tokens are ruled out by it
+    lengths: frozenset[int] = frozenset()
+    memos: dict = field(default_factory=dict)  # detection outcomes per value, kept by flowaudit.core.detect        # lengths of every indexed form: most tokens are ruled out by it
     phrase_pattern: re.Pattern[str] | None = None          # values with spaces or non-ASCII characters
     ascii_phrase_pattern: re.Pattern[str] | None = None    # the ASCII ones only (an ASCII text needs no more)
     min_len: int = 1

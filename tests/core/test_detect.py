@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flowaudit.core.detect import DetectionResult, detect, key_evidence
 from flowaudit.core.model import Detection, Observation
@@ -347,3 +349,18 @@ def test_corpus_quality(split: str) -> None:
     # the tuning split holds the bar; the held-out split guards against regressions (its figure is reported
     # by bench/detection_quality.py, not tuned)
     assert score.recall() >= (0.95 if split == "tuning" else 0.90)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                    | st.text(alphabet=st.sampled_from("0123456789abcdefABCDEF:-.,@+ =&%{}[]\"xX"), max_size=40),
+                    lambda children: st.lists(children, max_size=5) | st.dictionaries(
+                        st.sampled_from(["imei", "mac", "lat", "lng", "apps", "phone", "x", "y", "z", "gyro", "cid",
+                                         "lac", "location", "oaid", "pkg", "contacts", "card_no", "ip"]),
+                        children, max_size=6), max_leaves=30),
+       st.binary(max_size=256))
+def test_detect_never_raises(document, noise: bytes) -> None:
+    profile = DeviceProfile.from_mapping({"imei": IMEI, "real_name": "欧阳明"})
+    result = detect(json_obs(document), profile, data_fields={"x": "imei", "y": "precise_location"}, to_sdk=True)
+    assert all(isinstance(d, Detection) and 0 < d.confidence <= 1 for d in result.detections)
+    detect(Observation(ts=0.0, host="x.cn", method="POST", body=noise), profile, to_sdk=True)
