@@ -793,3 +793,50 @@ def test_tcpdump_curl_through_mitmproxy_with_keylogs(tmp_path: Path) -> None:
     assert obs.count(("POST", url, b"imei=490154203237518", 200)) == 2, obs  # client leg and upstream leg
     assert ("CONNECT", f"http://localhost:{server_port}/", b"", 200) in obs
     assert stats.undecryptable_tls == 0
+
+
+_FUZZ_BASE: dict[str, bytes] = {}
+
+
+def _fuzz_base(tmp_path_factory_dir: Path, fmt: str) -> bytes:
+    if fmt not in _FUZZ_BASE:
+        from flowaudit.readers.capture_synth import QuicHello
+
+        path = tmp_path_factory_dir / f"fuzz-base.{fmt}"
+        write_capture(path, [post(connection="f"), get("/g", ts=T0 + 0.5, connection="f", response_chunked=True),
+                             DnsQuery(T0 + 1, CLIENT, "fuzz.example.com"),
+                             TlsHello(T0 + 2, CLIENT, "198.51.100.9", "tls.example.com"),
+                             QuicHello(T0 + 3, CLIENT, "198.51.100.10", sni="quic.example.com")], mss=300, fmt=fmt)
+        _FUZZ_BASE[fmt] = path.read_bytes()
+    return _FUZZ_BASE[fmt]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.tuples(st.integers(24, 10**6), st.integers(1, 255)), min_size=1, max_size=30),
+       cut=st.one_of(st.none(), st.integers(24, 10**6)), fmt=st.sampled_from(["pcap", "pcapng"]))
+def test_corrupted_captures_never_raise(tmp_path: Path, flips, cut, fmt) -> None:
+    """Flipped bytes and cuts anywhere after the file header: observations or warnings, never a traceback."""
+    data = bytearray(_fuzz_base(tmp_path, fmt))
+    header = 24 if fmt == "pcap" else 28  # file header / section header block
+    for offset, value in flips:
+        data[header + offset % (len(data) - header)] ^= value
+    if cut is not None:
+        data = data[:header + cut % (len(data) - header)]
+    path = tmp_path / f"fuzzed.{fmt}"
+    path.write_bytes(bytes(data))
+    stats = CaptureStats()
+    observations = list(read_capture(path, stats=stats))
+    assert stats.observations == len(observations)
+
+
+def test_stats_accumulate_over_several_files(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.pcap", tmp_path / "b.pcapng"
+    write_capture(first, [post()])
+    write_capture(second, [post(), DnsQuery(T0, CLIENT, "x.example.com")], fmt="pcapng")
+    stats = CaptureStats()
+    total = list(read_capture(first, stats=stats)) + list(read_capture(second, stats=stats))
+    assert (stats.packets, stats.flows, stats.observations) == (22, 2, len(total)) == (22, 2, 3)
