@@ -31,6 +31,11 @@ class ObservationKind(StrEnum):
 HOST_ONLY_KINDS = frozenset({ObservationKind.TLS_SNI, ObservationKind.QUIC_SNI, ObservationKind.DNS})
 
 
+def _first(headers: list[tuple[str, str]], name: str, default: str | None) -> str | None:
+    lname = name.lower()
+    return next((value for key, value in headers if key.lower() == lname), default)
+
+
 @dataclass(slots=True)
 class Observation:
     """One request that left the device, or a host-only sighting (SNI, DNS, QUIC)."""
@@ -81,18 +86,10 @@ class Observation:
         return f"{url}?{self.query}" if self.query else url
 
     def header(self, name: str, default: str | None = None) -> str | None:
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return default
+        return _first(self.headers, name, default)
 
     def response_header(self, name: str, default: str | None = None) -> str | None:
-        lname = name.lower()
-        for key, value in self.response_headers:
-            if key.lower() == lname:
-                return value
-        return default
+        return _first(self.response_headers, name, default)
 
     @property
     def query_params(self) -> list[tuple[str, str]]:
