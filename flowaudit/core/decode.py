@@ -66,8 +66,10 @@ class DecodeResult:
     notes: list[str] = field(default_factory=list)
     body_opaque: bool = False       # the body (or a large part of it) decoded to nothing meaningful
     bomb: bool = False              # a compressed stream exceeded the inflate limit
+    events: int = 0                 # notes raised, repeats included
 
     def note(self, text: str) -> None:
+        self.events += 1
         if text not in self.notes and len(self.notes) < 50:
             self.notes.append(text)
 
@@ -274,6 +276,10 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"
 
 
+# String values known to carry no further encoding (the decision depends on the value alone).
+_PLAIN: dict[str, bool] = {}
+
+
 class _Decoder:
     __slots__ = ("budget", "result", "bytes_used", "stopped")
 
@@ -369,6 +375,19 @@ class _Decoder:
 
     def nested(self, value: str, loc: str, chain: str, key: str, rel: str) -> None:
         """Try the encodings a string value can carry; recurse into the first that yields structure."""
+        if value in _PLAIN:
+            return
+        result = self.result
+        count, events = len(result.fields), result.events
+        self._nested(value, loc, chain, key, rel)
+        # nothing inside, and no budget or opaque note either (those depend on more than the value)
+        if len(result.fields) == count and result.events == events and not self.stopped and len(value) <= 256:
+            # sessions repeat such values (ids, names, versions): remember them
+            if len(_PLAIN) >= 65536:
+                _PLAIN.clear()
+            _PLAIN[value] = True
+
+    def _nested(self, value: str, loc: str, chain: str, key: str, rel: str) -> None:
         text = value.strip()
         first = text[:1]
         if first in "{[":
@@ -509,6 +528,17 @@ class _Decoder:
             name = prefix.rsplit(".", 1)[-1] if prefix else ""
             self._emit(Field(loc, prefix, name, chain, "", "media", prefix, media_type=media, data=data))
             return
+        if data[:1] in (b"{", b"[") and "protobuf" not in content_type:
+            try:
+                parsed = json.loads(data)
+            except RecursionError:
+                self.result.note(f"budget:nesting: JSON too deeply nested at {chain}")
+                return
+            except ValueError:
+                parsed = None
+            if parsed is not None and type(parsed) in (dict, list):
+                self.walk(parsed, loc, f"{chain}>json", prefix, "", 0)
+                return
         if "protobuf" not in content_type:
             try:
                 text = data.decode("utf-8")

@@ -364,3 +364,21 @@ def test_detect_never_raises(document, noise: bytes) -> None:
     result = detect(json_obs(document), profile, data_fields={"x": "imei", "y": "precise_location"}, to_sdk=True)
     assert all(isinstance(d, Detection) and 0 < d.confidence <= 1 for d in result.detections)
     detect(Observation(ts=0.0, host="x.cn", method="POST", body=noise), profile, to_sdk=True)
+
+
+def test_remembered_outcomes_do_not_change_results() -> None:
+    import random
+    rng = random.Random(5)
+    blob = base64.b64encode(bytes(rng.getrandbits(8) for _ in range(512))).decode()
+    requests = [json_obs({"data": blob, "imei": IMEI}), json_obs({"imei": IMEI, "muid": "0" * 31 + "1"}),
+                json_obs({"x": IMEI, "location": "116.407395,39.904211", "apps": "com.a.b,com.c.d,com.e.f"})]
+    profile = DeviceProfile.from_mapping({"imei": IMEI})
+    for kwargs in ({}, {"data_fields": {"muid": "imei", "x": "imei"}}, {"to_sdk": True}):
+        for with_profile in (None, profile):
+            first = [detect(r, with_profile, **kwargs) for r in requests]
+            again = [detect(r, with_profile, **kwargs) for r in requests]
+            assert [(f.detections, f.opaque, f.notes) for f in first] == [(a.detections, a.opaque, a.notes) for a in again]
+    assert detect(requests[0], to_sdk=True).opaque and detect(requests[0], to_sdk=True).opaque
+    # the same value under a key that says more is still judged by that key
+    assert one(detect(json_obs({"k": IMEI})), "imei").reason == "validator:luhn"
+    assert one(detect(json_obs({"imei": IMEI})), "imei").reason == "key:imei+validator:luhn"
