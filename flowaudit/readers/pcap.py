@@ -139,14 +139,23 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
     last_sweep_ts = None
     ts = 0.0
 
-    pos = 24  # pcap: header, then 16 bytes + caplen per record; pcapng asks the file
+    pos = 24  # pcap: header, then 16 bytes + caplen per record
+    if pcapng:
+        # pcapng: where the block that hit the end of the file started (statistics and other non-packet
+        # blocks are read inside _read_packet, so the position is taken per block)
+        block_start = [0]
+        read_block = reader._read_block
+
+        def tracked_read_block(size: int = MAX_FRAME):  # type: ignore[no-untyped-def]
+            block_start[0] = fobj.tell()
+            return read_block(size)
+
+        reader._read_block = tracked_read_block
     while True:
-        if pcapng:
-            pos = fobj.tell()
         try:
             frame, meta = read_packet(MAX_FRAME)
         except EOFError:
-            if pos < size:
+            if (block_start[0] if pcapng else pos) < size:
                 truncated_at_end = True
             break
         except Exception as exc:  # noqa: BLE001 - scapy raises assorted errors on corrupt blocks

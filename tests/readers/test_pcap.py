@@ -490,18 +490,24 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
 
 class _Tcpdump:
-    def __init__(self, path: Path, port: int | str) -> None:
+    """tcpdump (or dumpcap, which writes pcapng) capturing on loopback until stop()."""
+
+    def __init__(self, path: Path, port: int | str, interface: str = "lo", tool: str = "tcpdump") -> None:
         expression = f"tcp port {port}" if isinstance(port, int) else port
-        self.proc = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-s", "0", "-w", str(path),
-                                      expression],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if tool == "dumpcap":
+            command = ["dumpcap", "-i", interface, "-f", expression, "-w", str(path)]
+            ready = b"Capturing on"
+        else:
+            command = ["tcpdump", "-i", interface, "-U", "--immediate-mode", "-s", "0", "-w", str(path), expression]
+            ready = b"listening"
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 10
         line = b""
-        while time.time() < deadline and b"listening" not in line:
+        while time.time() < deadline and ready not in line:
             line = self.proc.stderr.readline()
             if not line and self.proc.poll() is not None:
-                pytest.skip("tcpdump could not capture on lo")
-        time.sleep(0.1)
+                pytest.skip(f"{tool} could not capture on {interface}")
+        time.sleep(0.2)
 
     def stop(self) -> None:
         time.sleep(0.3)
@@ -522,12 +528,17 @@ def _serve(server) -> threading.Thread:
 
 @needs_tcpdump
 @pytest.mark.network
-def test_tcpdump_capture_of_curl_and_python_requests(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("tool", "interface"), [("tcpdump", "lo"), ("tcpdump", "any"), ("dumpcap", "lo")])
+def test_tcpdump_capture_of_curl_and_python_requests(tmp_path: Path, tool: str, interface: str) -> None:
+    """lo gives Ethernet frames; 'any' gives Linux cooked (SLL2) frames with every loopback packet twice
+    (sent and received); dumpcap writes pcapng."""
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} not installed")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     port = server.server_address[1]
     _serve(server)
     capture = tmp_path / "plain.pcap"
-    dump = _Tcpdump(capture, port)
+    dump = _Tcpdump(capture, port, interface, tool)
     try:
         subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", "Host: api.umeng.test", "--data-binary",
                         '{"imei":"490154203237518"}', "-H", "Content-Type: application/json",
@@ -840,3 +851,17 @@ def test_stats_accumulate_over_several_files(tmp_path: Path) -> None:
     stats = CaptureStats()
     total = list(read_capture(first, stats=stats)) + list(read_capture(second, stats=stats))
     assert (stats.packets, stats.flows, stats.observations) == (22, 2, len(total)) == (22, 2, 3)
+
+
+def test_pcapng_ending_with_a_statistics_block_is_not_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "stats.pcapng"
+    write_capture(path, [post()], fmt="pcapng")
+    body = struct.pack("<III", 0, 0, 0) + struct.pack("<HH", 0, 0)  # interface 0, timestamp, end of options
+    isb = struct.pack("<II", 5, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+    with path.open("ab") as f:
+        f.write(isb)
+    rows, stats = summary(path)
+    assert rows == [POST_ROW] and stats.warnings == []
+    path.write_bytes(path.read_bytes()[:-6])
+    rows, stats = summary(path)
+    assert rows == [POST_ROW] and any("truncated" in w for w in stats.warnings)
