@@ -20,6 +20,7 @@ import math
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -281,13 +282,14 @@ _PLAIN: dict[str, bool] = {}
 
 
 class _Decoder:
-    __slots__ = ("budget", "result", "bytes_used", "stopped")
+    __slots__ = ("budget", "result", "bytes_used", "stopped", "keep_number")
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, keep_number: Callable[[str], bool] | None = None) -> None:
         self.budget = budget
         self.result = DecodeResult()
         self.bytes_used = 0
         self.stopped = False
+        self.keep_number = keep_number
 
     # bookkeeping
     def _emit(self, fld: Field) -> None:
@@ -317,6 +319,7 @@ class _Decoder:
             self.result.note(f"budget:nesting: structure deeper than {self.budget.max_nesting} at {chain}")
             return
         fields = self.result.fields
+        keep = self.keep_number
         if type(obj) is dict:
             parent = _join(prefix, rel)
             base = parent + "." if parent else ""
@@ -328,8 +331,10 @@ class _Decoder:
                     if len(value) >= 8 and not self.stopped:
                         self.nested(value, loc, chain, base + key, relbase + key)
                 elif kind is int or kind is float:
-                    fields.append(Field(loc, base + key, key, chain, repr(value) if kind is float else str(value),
-                                        "num", parent))
+                    # a short JSON number is only worth a field when its key says what it is
+                    if keep is None or keep(key) or (kind is int and not -10**9 < value < 10**9):
+                        fields.append(Field(loc, base + key, key, chain,
+                                            repr(value) if kind is float else str(value), "num", parent))
                 elif kind is dict or kind is list:
                     self.walk(value, loc, chain, prefix, relbase + key, nesting + 1)
             if len(fields) > self.budget.max_fields:
@@ -877,10 +882,14 @@ def _inflate(data: bytes, kind: str, limit: int) -> tuple[bytes, bool]:
     raise ValueError(kind)
 
 
-def decode_observation(obs: Observation, budget: Budget | None = None) -> DecodeResult:
+def decode_observation(obs: Observation, budget: Budget | None = None, *,
+                       keep_number: Callable[[str], bool] | None = None) -> DecodeResult:
     """Every field of a request, with its location, key path and decoding chain. Never raises: a decoder
-    that fails on hostile input leaves a note and the fields found so far."""
-    decoder = _Decoder(budget or Budget())
+    that fails on hostile input leaves a note and the fields found so far.
+
+    ``keep_number(key)``, when given, decides whether a JSON number of fewer than ten digits under that key
+    becomes a field (the detectors only look at short numbers under telling keys)."""
+    decoder = _Decoder(budget or Budget(), keep_number)
     try:
         decoder.observation(obs)
     except RecursionError:

@@ -762,7 +762,18 @@ def detect(obs: Observation, profile: DeviceProfile | None = None, *, salt: byte
            budget: Budget | None = None) -> DetectionResult:
     """Find personal data in one request: every decoded field checked against the device profile, key-name
     evidence and value validators. Detections carry the raw value; storage decides whether to keep it."""
-    decoded = decode_observation(obs, budget)
+    if data_fields:
+        sdk_keys = {norm_key(k) for k in data_fields}
+
+        def keep_number(key: str) -> bool:
+            info = key_info(key)
+            return info.role is not None or info.type is not None or info.norm in sdk_keys
+    else:
+        def keep_number(key: str) -> bool:
+            info = key_info(key)
+            return info.role is not None or info.type is not None
+
+    decoded = decode_observation(obs, budget, keep_number=keep_number)
     return detect_fields(decoded, profile, salt=salt, data_fields=data_fields, to_sdk=to_sdk)
 
 
