@@ -145,6 +145,26 @@ def run_import_child(path: Path, db_path: Path, reader_only: bool = False) -> di
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_cli_import(path: Path, db_path: Path) -> dict | None:
+    """`flowaudit import FILE` as a user runs it: wall time and the child's own peak RSS."""
+    script = Path(sys.executable).with_name("flowaudit")
+    executable = str(script) if script.exists() else shutil.which("flowaudit")
+    if executable is None:
+        return None
+    probe = subprocess.run([executable, "import", "--help"], capture_output=True)
+    if probe.returncode != 0:
+        return None
+    command = [executable, "import", str(path), "--db", f"sqlite:///{db_path}", "--no-progress"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    return {"seconds": elapsed, "peak_rss_mb": usage.ru_maxrss / 1024, "status": os.waitstatus_to_exitcode(status),
+            "output": (out + err).strip()}
+
+
 def run_tshark(path: Path) -> tuple[float, int]:
     start = time.perf_counter()
     proc = subprocess.run(["tshark", "-r", str(path), "-Y", "http.request", "-T", "fields", "-e", "http.host",
@@ -165,6 +185,7 @@ def main() -> int:
     parser.add_argument("--capture", type=Path, help="use this capture instead of generating one")
     parser.add_argument("--reader-only", action="store_true",
                         help="time and measure read_capture alone (no analysis, no storage)")
+    parser.add_argument("--no-cli", action="store_true", help="skip timing the `flowaudit import` command")
     parser.add_argument("--import-only", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.import_only:
@@ -191,10 +212,14 @@ def main() -> int:
               f"store {ours['store_seconds']:.2f} s")
         if ours["warnings"]:
             print("  warnings:", "; ".join(ours["warnings"]))
+        cli = None if args.reader_only or args.no_cli else run_cli_import(capture, tmp / "cli.db")
+        if cli is not None:
+            print(f"flowaudit import (CLI): {cli['seconds']:.2f} s, peak RSS {cli['peak_rss_mb']:.0f} MB, "
+                  f"exit {cli['status']}: {cli['output'].splitlines()[-1] if cli['output'] else ''}")
         if args.memory:
-            verdict = "OK" if ours["peak_rss_mb"] < 400 else "OVER"
-            print(f"memory check: peak RSS {ours['peak_rss_mb']:.0f} MB on {size / 1e6:.0f} MB (limit 400 MB): "
-                  f"{verdict}")
+            peak = max(ours["peak_rss_mb"], cli["peak_rss_mb"] if cli else 0)
+            verdict = "OK" if peak < 400 else "OVER"
+            print(f"memory check: peak RSS {peak:.0f} MB on {size / 1e6:.0f} MB (limit 400 MB): {verdict}")
             return 0 if verdict == "OK" else 1
         if shutil.which("tshark") is None:
             print("tshark not installed: no comparison")
@@ -203,6 +228,10 @@ def main() -> int:
         print(f"tshark -Y http.request: {tshark_seconds:.2f} s, {tshark_requests:,} requests")
         ratio = ours["seconds"] / tshark_seconds
         print(f"ratio flowaudit/tshark: {ratio:.3f} (target <= 0.333) {'OK' if ratio <= 1 / 3 else 'MISSED'}")
+        if cli is not None:
+            cli_ratio = cli["seconds"] / tshark_seconds
+            print(f"ratio flowaudit import (CLI)/tshark: {cli_ratio:.3f} "
+                  f"{'OK' if cli_ratio <= 1 / 3 else 'MISSED'}")
         print(f"ratio read_capture/tshark: {ours['read_seconds'] / tshark_seconds:.3f}")
         if tshark_requests != ours["requests"]:
             print(f"note: request counts differ (flowaudit {ours['requests']}, tshark {tshark_requests})")
