@@ -494,7 +494,16 @@ class _Decoder:
                                                                           stripped)):
             self.pairs(parse_qsl(stripped, keep_blank_values=True), loc, f"{chain}>form", prefix)
             return
-        if len(stripped) >= 12 and "\n" not in stripped and _B64.fullmatch(stripped) and not _HEX.fullmatch(stripped):
+        if len(stripped) >= 32 and len(stripped) % 2 == 0 and _HEX.fullmatch(stripped):
+            raw = bytes.fromhex(stripped)
+            if _meaningful(raw):
+                step = f"{chain}>hex"
+                if not self._deep(step) and self._spend(len(raw), step):
+                    self.bytes_layer(raw, loc, step, prefix, "")
+                    return
+            elif _looks_encrypted(raw):
+                self._opaque(loc, len(raw), f"{chain}>hex")
+        elif len(stripped) >= 12 and "\n" not in stripped and _B64.fullmatch(stripped) and not _HEX.fullmatch(stripped):
             raw = _b64decode(stripped)
             if raw and _meaningful(raw):
                 step = f"{chain}>base64"

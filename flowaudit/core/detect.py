@@ -312,7 +312,7 @@ KEYED_CHECKS: dict[str, Callable[[str], bool]] = {
     "id_card_number": v.is_id_card,
     "passport_number": _passport,
     "bank_card_number": v.is_bank_card,
-    "credentials": lambda x: _nonempty(x) and len(x) <= 128,
+    "credentials": lambda x: _nonempty(x) and 4 <= len(x) <= 128 and x.lower() not in ("pass", "fail", "yes", "no"),
     "clipboard": _nonempty,
     "device_model": lambda x: _short_text(x) and not x.strip().isdigit(),
     "os_version": _os,
@@ -509,6 +509,11 @@ class _Detector:
             items = [p.strip() for p in re.split(r"[,;|]", value) if p.strip()]
             if len(items) >= 3 and self.value_list(fld, items):
                 return
+        if length > 64 and "@" in value and fld.kind == "str":
+            for address in dict.fromkeys(_EMAIL_IN_TEXT.findall(value[:4096])):
+                if v.is_email(address):
+                    self.add("email", fld, address, 0.8, "validator:email(in text)")
+            return
         if length < 6 or length > 64:
             return
         if value.isdigit():
@@ -696,6 +701,7 @@ _VALIDATED = {"imei": "+validator:luhn", "imsi": "+validator:imsi", "iccid": "+v
               "passport_number": "+shape:passport"}
 _HASHABLE = frozenset({"imei", "meid", "imsi", "iccid", "android_id", "oaid", "mac_address", "phone_number",
                        "email", "idfa", "gaid", "id_card_number", "serial_number"})
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,200}\.[A-Za-z]{2,24}")
 _UA_ANDROID = re.compile(r"Android\s+(\d+(?:\.\d+)*)\s*;(?:\s*[a-z]{2}[-_][a-zA-Z]{2}\s*;)?\s*([^;)]*?)\s*(?:Build/|\)|;)")
 _UA_IOS = re.compile(r"\b(iPhone|iPad|iPod)\b.*?(?:\bOS |\biOS[ /])(\d+(?:[_.]\d+)*)")
 

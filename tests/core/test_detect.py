@@ -382,3 +382,22 @@ def test_remembered_outcomes_do_not_change_results() -> None:
     # the same value under a key that says more is still judged by that key
     assert one(detect(json_obs({"k": IMEI})), "imei").reason == "validator:luhn"
     assert one(detect(json_obs({"imei": IMEI})), "imei").reason == "key:imei+validator:luhn"
+
+
+def test_email_in_free_text_and_short_credentials() -> None:
+    result = detect(json_obs({"feedback": "app crashes on login, please contact me at zhang.san@example.com thanks!"}))
+    assert found(result) == {("email", "feedback")}
+    assert detect(json_obs({"pass": "1", "pwd": "yes"})).detections == []
+
+
+def test_hex_and_base64_encrypted_bodies_are_opaque() -> None:
+    import random
+    rng = random.Random(9)
+    blob = bytes(rng.getrandbits(8) for _ in range(400))
+    for body in (blob.hex().encode(), base64.b64encode(blob)):
+        obs = Observation(ts=0.0, host="sdk.example.cn", method="POST", body=body,
+                          headers=[("Content-Type", "text/plain")])
+        assert detect(obs, to_sdk=True).opaque
+    readable = json.dumps({"imei": IMEI}).encode().hex().encode()
+    result = detect(Observation(ts=0.0, host="sdk.example.cn", method="POST", body=readable * 1), to_sdk=True)
+    assert not result.opaque and types(result) == {"imei"}
