@@ -65,7 +65,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "mac_address": ("mac", "macaddress", "wifimac", "wlanmac", "macaddr", "devicemac", "mc", "localmac",
                     "ethmac", "mac1", "macid"),
     "bluetooth_mac": ("btmac", "bluetoothmac", "bluetoothaddress", "btaddr", "blemac", "btaddress", "bluemac"),
-    "wifi_ssid": ("ssid", "wifissid", "wifiname", "apname", "wifissids", "connectedwifi", "wlanname"),
+    "wifi_ssid": ("ssid", "wifissid", "wifiname", "apname", "wifissids", "connectedwifi", "wlanname", "wifilist",
+                  "wifis", "wifiscan", "scanresults", "nearbywifi", "aplist", "ssidlist", "wifiinfo"),
     "wifi_bssid": ("bssid", "wifibssid", "apmac", "routermac", "wifimacaddress", "bssids"),
     "ip_address": ("ip", "ipaddr", "ipaddress", "clientip", "userip", "publicip", "wanip", "ipv4", "ipv6",
                    "deviceip", "devip", "remoteip", "realip", "ipadd", "netip", "outip", "cip"),
@@ -201,9 +202,11 @@ class KeyInfo:
     role: str | None           # lat, lng, lac, cid, xyz, pair, pkg: sibling and container detectors
     negative: bool             # time, order, trace, version...: vetoes shape-only matches
     record: bool               # id, no, code...: also vetoes mobile / card look-alikes
+    device_id: bool = False    # device_id, hardware_id, did: where SDKs put the Android ID
 
 
 _INFO_CACHE: dict[str, KeyInfo] = {}
+_DEVICE_ID_KEYS = frozenset({"did", "deviceid", "hardwareid", "hwid", "devid", "devicecode", "deviceno"})
 
 
 def key_info(name: str) -> KeyInfo:
@@ -216,7 +219,10 @@ def key_info(name: str) -> KeyInfo:
             else "cid" if norm in _CID_KEYS else "xyz" if norm in ("x", "y", "z") else "pair" if norm in _PAIR_KEYS
             else "pkg" if norm in _PKG_KEYS else None)
     negative = _negative(name)
-    info = KeyInfo(norm, key_type, algorithm, role, negative, negative or _negative(name, records=True))
+    tokens = key_tokens(name)
+    device_id = norm in _DEVICE_ID_KEYS or (bool({"device", "hardware", "hw", "dev"} & set(tokens))
+                                            and bool({"id", "uid"} & set(tokens)))
+    info = KeyInfo(norm, key_type, algorithm, role, negative, negative or _negative(name, records=True), device_id)
     if len(_INFO_CACHE) < 65536:
         _INFO_CACHE[name] = info
     return info
@@ -460,6 +466,11 @@ class _Detector:
                 return
         key_type = info.type
         if key_type is not None and self.keyed(fld, key_type, info.algorithm, f"key:{name}"):
+            return
+        if info.device_id and length == 16 and v.is_android_id(value) and not value.isdigit() \
+                and not value.isalpha():
+            # a 64-bit hex device id is the Android ID's format; UUIDs and longer hex ids are not taken
+            self.add("android_id", fld, value, 0.7, f"key:{name}+shape:hex16")
             return
         if worth and (not value[0].isalpha() or "@" in value or ":" in value or "," in value or "-" in value):
             # shape-only types start with a digit or "+", or carry @ (e-mail), : or - (MAC, IPv6), "," (lists)

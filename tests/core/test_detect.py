@@ -401,3 +401,13 @@ def test_hex_and_base64_encrypted_bodies_are_opaque() -> None:
     readable = json.dumps({"imei": IMEI}).encode().hex().encode()
     result = detect(Observation(ts=0.0, host="sdk.example.cn", method="POST", body=readable * 1), to_sdk=True)
     assert not result.opaque and types(result) == {"imei"}
+
+
+def test_android_id_under_device_id_keys_and_wifi_lists() -> None:
+    for key in ("device_id", "hardware_id", "did", "$device_id", "deviceId"):
+        assert found(detect(json_obs({key: "9774d56d682e549c"}))) == {("android_id", key)}
+    for key, value in (("device_id", OAID), ("device_id", "a" * 32), ("span_id", "9774d56d682e549c"),
+                       ("deviceId", "1234567890123456")):
+        assert detect(json_obs({key: value})).detections == [], (key, value)
+    result = detect(json_obs({"wifiList": ["TP-LINK_5G", "ChinaNet-A1B2"], "wifi": "1"}))
+    assert found(result) == {("wifi_ssid", "wifiList[]")}
