@@ -1,5 +1,12 @@
 """Detection quality on the labelled corpus: recall and precision per type and overall, for the tuning split
-and for the held-out split (other vendors, key names and encodings, not used to tune the detectors).
+and for two held-out splits (other vendors, key names and encodings).
+
+Held-out history, stated so that the figures can be trusted:
+  * ``heldout``: first evaluated with recall 94.9%, precision 100.0%, 0 look-alike detections. Its misses
+    (Android IDs under device-id keys, Wi-Fi lists) then led to two general rules, so it is no longer unseen.
+  * ``fresh``: written after that and evaluated once, untouched since: recall 93.2%, precision 97.2%,
+    0 look-alike detections (misses: OpenUDID / "devicetype" keys, a UUID under a one-letter key without a
+    profile match; false: "os=ios" reported as os_version, which its labels leave out).
 
 A detection is correct when its (type, location, key) equals a label of its sample; labels of values that
 only a device profile can find (hashed or encoded with no telling key) give the profile recall. Look-alike
@@ -118,11 +125,11 @@ def report(name: str, score: Score, show_errors: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a quarter of each split (CI)")
-    parser.add_argument("--split", choices=("tuning", "heldout", "both"), default="both")
+    parser.add_argument("--split", choices=("tuning", "heldout", "fresh", "all"), default="all")
     parser.add_argument("--show-errors", type=int, default=0, metavar="N")
     args = parser.parse_args()
     corpus = load_corpus_module()
-    splits = ("tuning", "heldout") if args.split == "both" else (args.split,)
+    splits = ("tuning", "heldout", "fresh") if args.split == "all" else (args.split,)
     verdicts = []
     for split in splits:
         samples, profile_values = corpus.build(split)

@@ -338,17 +338,17 @@ def _quality_module():
     return module
 
 
-@pytest.mark.parametrize("split", ["tuning", "heldout"])
+@pytest.mark.parametrize("split", ["tuning", "heldout", "fresh"])
 def test_corpus_quality(split: str) -> None:
     quality = _quality_module()
     samples, profile_values = quality.load_corpus_module().build(split)
     score = quality.evaluate(samples, DeviceProfile.from_mapping(profile_values))
     assert score.trap_samples > 0 and score.trap_detections == 0
-    assert score.precision() >= 0.98
     assert score.profile_recall >= 0.95
-    # the tuning split holds the bar; the held-out split guards against regressions (its figure is reported
-    # by bench/detection_quality.py, not tuned)
-    assert score.recall() >= (0.95 if split == "tuning" else 0.90)
+    # the tuning split holds the bar; the held-out splits guard against regressions at their first-run
+    # figures (reported by bench/detection_quality.py, not tuned)
+    assert score.precision() >= (0.98 if split != "fresh" else 0.97)
+    assert score.recall() >= (0.95 if split != "fresh" else 0.93)
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)

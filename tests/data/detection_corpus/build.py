@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-SEEDS = {"tuning": 4242, "heldout": 9191}
+SEEDS = {"tuning": 4242, "heldout": 9191, "fresh": 31337}
 HERE = Path(__file__).resolve().parent
 
 
@@ -839,13 +839,116 @@ def heldout_templates(b: Builder) -> None:
             generator()
 
 
+def fresh_templates(b: Builder) -> None:
+    """Written after the detectors were frozen and evaluated once, never used to change them."""
+    val, rng = b.val, b.rng
+
+    def applog() -> None:
+        dev = b.device()
+        template = {"magic_tag": "ss_app_log",
+                    "header": {"device_id": str(rng.randint(10**18, 10**19 - 1)), "udid": L("imei", dev["imei"]),
+                               "openudid": L("android_id", dev["android_id"]), "mc": L("mac_address", dev["mac"]),
+                               "build_serial": L("serial_number", val.serial()), "os_api": 30,
+                               "device_model": L("device_model", dev["model"]), "device_brand": L("device_model", dev["brand"]),
+                               "resolution": L("screen_info", "2340*1080"), "dpi": L("screen_info", 440),
+                               "cdid": val.uuid(), "clientudid": val.uuid(), "oaid": L("oaid", dev["oaid"]),
+                               "carrier": L("carrier", "China Mobile"), "mcc_mnc": L("carrier", "46000"),
+                               "app_version": val.version(), "update_version_code": rng.randint(10**7, 10**8)},
+                    "event_v3": [{"event": "app_launch", "local_time_ms": val.ts_ms(), "session_id": val.uuid()}]}
+        body, labels = b.json_body(template, gzip_it=True)
+        b.add("bytedance-applog", "POST", "log.snssdk.com", path="/service/2/app_log/", query="aid=1128&tt_data=a",
+              headers=[("Content-Type", "application/json; charset=utf-8"), ("Content-Encoding", "gzip"),
+                       ("X-SS-STUB", md5(val.hex(10)).upper())], body=body, labels=labels)
+
+    def mobtech() -> None:
+        dev = b.device()
+        form = {"duid": val.hex(40), "imei": L("imei", dev["imei"]), "mac": L("mac_address", dev["mac"]),
+                "model": L("device_model", dev["model"]), "sysver": L("os_version", dev["os"]),
+                "carrier": L("carrier", "46001"), "ssid": L("wifi_ssid", val.ssid()), "bssid": L("wifi_bssid", val.mac()),
+                "lat": L("precise_location", f"{val.lat():.6f}"), "lon": f"{val.lng():.6f}", "plat": "1",
+                "appkey": val.hex(16), "networktype": "wifi"}
+        plain, labels = render(form)
+        b.add("mobtech", "POST", "api.share.mob.com", path="/conf5",
+              headers=[("Content-Type", "application/x-www-form-urlencoded")], body=urlencode(plain).encode(),
+              labels=_label_list(labels, "body"))
+
+    def oppo_push() -> None:
+        dev = b.device()
+        template = {"regId": val.hex(32), "imei": L("imei", dev["imei"]), "ouid": val.hex(64), "duid": val.hex(64),
+                    "model": L("device_model", dev["model"]), "romVersion": L("os_version", "ColorOS V" + val.version()),
+                    "androidVersion": L("os_version", dev["os"]), "appPackage": "com.example.reader",
+                    "sdkVersion": val.version(), "timestamp": val.ts_ms()}
+        body, labels = b.json_body(template)
+        b.add("oppo-push", "POST", "api-push.heytapmobi.com", path="/v1/register",
+              headers=[("Content-Type", "application/json")], body=body, labels=labels)
+
+    def pixel() -> None:
+        idfa = val.uuid(upper=True)
+        params = {"idfa": L("idfa", idfa), "ip": L("ip_address", val.ip()), "os": "ios", "osv": L("os_version", "17.1.2"),
+                  "lat": L("precise_location", f"{val.lat():.5f}"), "lon": f"{val.lng():.5f}",
+                  "carrier": L("carrier", "China Unicom"), "ts": str(val.ts_ms()), "cb": str(rng.randint(10**8, 10**9)),
+                  "devicetype": L("device_model", "iPhone14,5")}
+        query, labels = b.query(params)
+        b.add("ad-pixel", "GET", "track.example-adx.cn", path="/imp", query=query, labels=labels)
+
+    def multipart_log() -> None:
+        dev = b.device()
+        boundary = "Boundary+" + val.hex(16).upper()
+        log = {"deviceInfo": {"imei": L("imei", dev["imei"]), "androidId": L("android_id", dev["android_id"]),
+                              "phoneNumber": L("phone_number", val.phone())},
+               "crash": {"thread": "main", "stack": "java.lang.NullPointerException at com.example.a.b(B.java:42)"}}
+        plain, labels = render(log)
+        part = gzip.compress(json.dumps(plain).encode())
+        body = multipart([("appId", None, None, val.hex(8).encode()),
+                          ("log", "crash.gz", "application/octet-stream", part)], boundary)
+        b.add("crash-sdk", "POST", "crash.example-apm.cn", path="/upload",
+              headers=[("Content-Type", f"multipart/form-data; boundary={boundary}")], body=body,
+              labels=_label_list(labels, "body", "log"))
+
+    def cookie_b64() -> None:
+        dev = b.device()
+        inner = {"o": L("oaid", dev["oaid"]), "m": L("mac_address", dev["mac"].upper()), "v": val.version()}
+        plain, labels = render(inner)
+        cookie = "ucid=" + base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=") + f"; lang=zh; t={val.ts_ms()}"
+        b.add("first-party", "GET", "m.example-news.cn", path="/feed", headers=[("Cookie", cookie)],
+              labels=_label_list(labels, "cookie", "ucid"))
+
+    def wrapped() -> None:
+        inner = {"mobile": L("phone_number", val.phone()), "idNo": L("id_card_number", val.id_card()),
+                 "name": "张三", "bankCardNo": L("bank_card_number", val.bank_card())}
+        plain, labels = render(inner)
+        template = {"payload": {"data": quote(json.dumps(plain, ensure_ascii=False))}, "sign": md5(val.hex(8))}
+        body = json.dumps(template).encode()
+        b.add("first-party", "POST", "loan.example-fin.cn", path="/api/apply", headers=[("Content-Type", "application/json")],
+              body=body, labels=_label_list(labels, "body", "payload.data"))
+
+    def traps() -> None:
+        template = {"orderSn": val.bad_luhn(15), "snowflakeId": str(rng.randint(10**18, 10**19 - 1)),
+                    "certNoMasked": "110***********1234", "traceId": val.uuid(), "x-request": val.hex(32),
+                    "appBuild": val.version(), "patchMd5": md5(val.hex(12)), "bundleSha1": sha1(val.hex(12)),
+                    "product": {"longitudeScore": round(rng.uniform(100, 130), 6), "latitudeRank": round(rng.uniform(20, 50), 6),
+                                "price": f"{rng.uniform(100, 130):.5f},{rng.uniform(20, 50):.5f}"},
+                    "serverTimeMs": val.ts_ms(), "mac": "02:00:00:00:00:00", "imei": "", "oaid": "00000000-0000-0000-0000-000000000000",
+                    "invoiceNo": val.digits(16), "version": "4.3.2.1"}
+        body, labels = b.json_body(template)
+        b.add("trap", "POST", "api.example-mall.cn", path="/v2/order", headers=[("Content-Type", "application/json"),
+              ("X-Request-Id", val.uuid())], body=body, labels=labels, trap=True)
+
+    generators = [applog, mobtech, oppo_push, pixel, multipart_log, cookie_b64, wrapped, traps]
+    for _ in range(20):
+        for generator in generators:
+            generator()
+
+
 def build(split: str = "tuning") -> tuple[list[Sample], dict[str, str]]:
     """(samples, device profile) of one split, generated deterministically from its seed."""
     builder = Builder(split, SEEDS[split])
     if split == "tuning":
         tuning_templates(builder)
-    else:
+    elif split == "heldout":
         heldout_templates(builder)
+    else:
+        fresh_templates(builder)
     return builder.samples, builder.profile
 
 
