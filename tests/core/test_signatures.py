@@ -8,6 +8,8 @@ import sys
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flowaudit.core.model import Observation, ObservationKind
 from flowaudit.core.signature_schema import Example, NetworkRule, Signature
@@ -476,3 +478,25 @@ def test_candidates_do_not_grow_with_the_database() -> None:
         assert sdk_of(index, obs) == "acme-analytics"
     assert sdk_of(large, req("http://100.7.4.9/x")) == "v1007-sdk"
     assert sdk_of(large, req("https://x.example/v1999/collect")) == "v1999-sdk"
+
+
+# --- hostile input -------------------------------------------------------------------------------------
+
+_HOSTS = st.one_of(
+    st.text(max_size=80),
+    st.from_regex(r"[a-z0-9.\-\[\]:%]{0,60}", fullmatch=True),
+    st.sampled_from(["", ".", "..", "com.cn", "[::1]", "[::1", "::1]", "1.2.3.4.5", "x" * 300 + ".acme.com",
+                     "push.acme.com:99999", "a..acme.com", "xn--fiqs8s.acme.com", "例子.acme.com"]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(host=_HOSTS, path=st.text(max_size=60), query=st.text(max_size=60),
+       headers=st.lists(st.tuples(st.text(max_size=20), st.text(max_size=40)), max_size=5),
+       kind=st.sampled_from(list(ObservationKind)), first_party=st.lists(st.text(max_size=20), max_size=3))
+def test_attribution_never_raises_on_hostile_input(index: SignatureIndex, host: str, path: str, query: str,
+                                                   headers: list[tuple[str, str]], kind: ObservationKind,
+                                                   first_party: list[str]) -> None:
+    obs = Observation(ts=0, host=host, kind=kind, path=path, query=query, headers=headers)
+    attribution = index.attribute(obs, first_party)
+    assert attribution is None or attribution.sdk_id
