@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 EXODUS_WITH_NETWORK_SIGNATURE = 260
+STRAY_MESSAGE = "not loaded: signature files live at <vendor>/<id>.yaml"
 
 
 class SignatureFileError(ValueError):
@@ -112,10 +113,7 @@ class SignatureDatabase:
         return list(self.files.values())
 
     def path_of(self, sdk_id: str) -> Path | None:
-        for path, sig in self.files.items():
-            if sig.id == sdk_id:
-                return path
-        return None
+        return next((path for path, sig in self.files.items() if sig.id == sdk_id), None)
 
 
 def load_database(directory: Path | None = None) -> SignatureDatabase:
@@ -180,9 +178,6 @@ def validate_directory(directory: Path | None = None) -> list[Problem]:
         problems.extend(Problem(path, message) for message in file_problems(path, database))
     problems.extend(Problem(path, STRAY_MESSAGE) for path in stray_files(database.directory))
     return problems
-
-
-STRAY_MESSAGE = "not loaded: signature files live at <vendor>/<id>.yaml"
 
 
 # --- statistics ----------------------------------------------------------------------------------------

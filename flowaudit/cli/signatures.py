@@ -176,7 +176,12 @@ def validate_command(directory: Path | None, files: tuple[Path, ...]) -> None:
 def stats_command(directory: Path | None, exodus_path: Path | None, as_json: bool) -> None:
     """Counts: SDKs, SDKs with network rules, Chinese SDKs with network rules, per category, rules by kind,
     and Exodus coverage (with --exodus)."""
-    from flowaudit.signature_db import database_stats, load_exodus, rules_without_examples
+    from flowaudit.signature_db import (
+        EXODUS_WITH_NETWORK_SIGNATURE,
+        database_stats,
+        load_exodus,
+        rules_without_examples,
+    )
 
     database = _database(directory)
     exodus = None
@@ -208,7 +213,7 @@ def stats_command(directory: Path | None, exodus_path: Path | None, as_json: boo
             click.echo("  missing Exodus ids: " + " ".join(str(i) for i in stats["exodus_missing"]))
     else:
         click.echo(f"Exodus coverage:                    {stats['exodus_ids_referenced']} Exodus ids referenced "
-                   "(pass --exodus FILE for coverage of the 260 with network signatures)")
+                   f"(pass --exodus FILE for coverage of the {EXODUS_WITH_NETWORK_SIGNATURE} with network signatures)")
     if stats["files_not_loaded"]:
         click.echo(f"Files not loaded:                   {stats['files_not_loaded']} (run `flowaudit signatures validate`)")
 
