@@ -281,24 +281,51 @@ def _join(prefix: str, key: str) -> str:
 _PLAIN: dict[str, bool] = {}
 
 
-class _Decoder:
-    __slots__ = ("budget", "result", "bytes_used", "stopped", "keep_number")
+ScalarSink = Callable[[str, str, str, str, str, str, str], None]
 
-    def __init__(self, budget: Budget, keep_number: Callable[[str], bool] | None = None) -> None:
+
+class _Decoder:
+    __slots__ = ("budget", "result", "bytes_used", "stopped", "keep_number", "count", "scalar_sink", "field_sink")
+
+    def __init__(self, budget: Budget, keep_number: Callable[[str], bool] | None = None,
+                 scalar_sink: ScalarSink | None = None, field_sink: Callable[[Field], None] | None = None) -> None:
         self.budget = budget
         self.result = DecodeResult()
         self.bytes_used = 0
         self.stopped = False
         self.keep_number = keep_number
+        self.count = 0
+        # With sinks, fields go straight to a consumer instead of DecodeResult.fields: scalars as their parts
+        # (location, key, name, chain, value, kind, parent), so that no object is built for the many that
+        # turn out to be nothing.
+        self.scalar_sink = scalar_sink
+        self.field_sink = field_sink
 
     # bookkeeping
-    def _emit(self, fld: Field) -> None:
-        if len(self.result.fields) >= self.budget.max_fields:
+    def _full(self) -> bool:
+        if self.count >= self.budget.max_fields:
             if not self.stopped:
                 self.stopped = True
                 self.result.note(f"budget:fields: stopped after {self.budget.max_fields} fields")
+            return True
+        self.count += 1
+        return False
+
+    def _emit(self, fld: Field) -> None:
+        if self._full():
             return
-        self.result.fields.append(fld)
+        if self.field_sink is not None:
+            self.field_sink(fld)
+        else:
+            self.result.fields.append(fld)
+
+    def _scalar(self, loc: str, key: str, name: str, chain: str, value: str, kind: str, parent: str) -> None:
+        if self._full():
+            return
+        if self.scalar_sink is not None:
+            self.scalar_sink(loc, key, name, chain, value, kind, parent)
+        else:
+            self.result.fields.append(Field(loc, key, name, chain, value, kind, parent))
 
     def _spend(self, size: int, chain: str) -> bool:
         self.bytes_used += size
@@ -318,30 +345,43 @@ class _Decoder:
         if nesting > self.budget.max_nesting:
             self.result.note(f"budget:nesting: structure deeper than {self.budget.max_nesting} at {chain}")
             return
-        fields = self.result.fields
         keep = self.keep_number
         if type(obj) is dict:
+            if self.stopped:
+                return
             parent = _join(prefix, rel)
             base = parent + "." if parent else ""
             relbase = rel + "." if rel else ""
+            sink = self.scalar_sink
+            fields = self.result.fields
+            emitted = 0
             for key, value in obj.items():
                 kind = type(value)
                 if kind is str:
-                    fields.append(Field(loc, base + key, key, chain, value, "str", parent))
+                    emitted += 1
+                    if sink is not None:
+                        sink(loc, base + key, key, chain, value, "str", parent)
+                    else:
+                        fields.append(Field(loc, base + key, key, chain, value, "str", parent))
                     if len(value) >= 8 and not self.stopped:
                         self.nested(value, loc, chain, base + key, relbase + key)
                 elif kind is int or kind is float:
                     # a short JSON number is only worth a field when its key says what it is
                     if keep is None or keep(key) or (kind is int and not -10**9 < value < 10**9):
-                        fields.append(Field(loc, base + key, key, chain,
-                                            repr(value) if kind is float else str(value), "num", parent))
+                        emitted += 1
+                        text = repr(value) if kind is float else str(value)
+                        if sink is not None:
+                            sink(loc, base + key, key, chain, text, "num", parent)
+                        else:
+                            fields.append(Field(loc, base + key, key, chain, text, "num", parent))
                 elif kind is dict or kind is list:
                     self.walk(value, loc, chain, prefix, relbase + key, nesting + 1)
-            if len(fields) > self.budget.max_fields:
-                del fields[self.budget.max_fields:]
-                if not self.stopped:
-                    self.stopped = True
-                    self.result.note(f"budget:fields: stopped after {self.budget.max_fields} fields")
+            self.count += emitted
+            if self.count > self.budget.max_fields and not self.stopped:
+                if sink is None:
+                    del fields[self.budget.max_fields:]
+                self.stopped = True
+                self.result.note(f"budget:fields: stopped after {self.budget.max_fields} fields")
         elif isinstance(obj, list):
             name = rel.rsplit(".", 1)[-1] if rel else ""
             sub = f"{rel}[]"
@@ -365,7 +405,7 @@ class _Decoder:
                 elif isinstance(value, (dict, list)):
                     self.walk(value, loc, chain, prefix, sub, nesting + 1)
                 elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    self._emit(Field(loc, _join(prefix, sub), name, chain, _num(value), "num", parent))
+                    self._scalar(loc, _join(prefix, sub), name, chain, _num(value), "num", parent)
 
     def pairs(self, items: list[tuple[str, str]], loc: str, chain: str, prefix: str) -> None:
         for key, value in items:
@@ -373,7 +413,7 @@ class _Decoder:
 
     # scalars
     def string(self, value: str, loc: str, chain: str, prefix: str, rel: str, name: str, parent: str) -> None:
-        self._emit(Field(loc, _join(prefix, rel), name, chain, value, "str", parent))
+        self._scalar(loc, _join(prefix, rel), name, chain, value, "str", parent)
         if len(value) < 8 or self.stopped:
             return
         self.nested(value, loc, chain, _join(prefix, rel), rel)
@@ -383,10 +423,10 @@ class _Decoder:
         if value in _PLAIN:
             return
         result = self.result
-        count, events = len(result.fields), result.events
+        count, events = self.count, result.events
         self._nested(value, loc, chain, key, rel)
         # nothing inside, and no budget or opaque note either (those depend on more than the value)
-        if len(result.fields) == count and result.events == events and not self.stopped and len(value) <= 256:
+        if self.count == count and result.events == events and not self.stopped and len(value) <= 256:
             # sessions repeat such values (ids, names, versions): remember them
             if len(_PLAIN) >= 65536:
                 _PLAIN.clear()
@@ -514,7 +554,7 @@ class _Decoder:
                 self._opaque(loc, len(raw), f"{chain}>base64")
         # free text: the value itself (profile values, shapes) and any key=value pairs inside it
         name = prefix.rsplit(".", 1)[-1] if prefix else ""
-        self._emit(Field(loc, prefix, name, chain, stripped[:65536], "str", prefix))
+        self._scalar(loc, prefix, name, chain, stripped[:65536], "str", prefix)
         found = _KV.findall(stripped[:65536])
         if len(found) >= 2:
             self.pairs(found, loc, f"{chain}>kv", prefix)
@@ -583,11 +623,11 @@ class _Decoder:
             sub = f"{rel}.{number}" if rel else str(number)
             name = str(number)
             if wire == 0:
-                self._emit(Field(loc, _join(prefix, sub), name, chain, str(value), "num", parent))
+                self._scalar(loc, _join(prefix, sub), name, chain, str(value), "num", parent)
             elif wire == 1:
-                self._emit(Field(loc, _join(prefix, sub), name, chain, _fixed64(value), "num", parent))
+                self._scalar(loc, _join(prefix, sub), name, chain, _fixed64(value), "num", parent)
             elif wire == 5:
-                self._emit(Field(loc, _join(prefix, sub), name, chain, _fixed32(value), "num", parent))
+                self._scalar(loc, _join(prefix, sub), name, chain, _fixed32(value), "num", parent)
             else:
                 self._length_delimited(value, loc, chain, prefix, sub, name, parent, nesting)
 
@@ -892,13 +932,15 @@ def _inflate(data: bytes, kind: str, limit: int) -> tuple[bytes, bool]:
 
 
 def decode_observation(obs: Observation, budget: Budget | None = None, *,
-                       keep_number: Callable[[str], bool] | None = None) -> DecodeResult:
+                       keep_number: Callable[[str], bool] | None = None, scalar_sink: ScalarSink | None = None,
+                       field_sink: Callable[[Field], None] | None = None) -> DecodeResult:
     """Every field of a request, with its location, key path and decoding chain. Never raises: a decoder
     that fails on hostile input leaves a note and the fields found so far.
 
     ``keep_number(key)``, when given, decides whether a JSON number of fewer than ten digits under that key
-    becomes a field (the detectors only look at short numbers under telling keys)."""
-    decoder = _Decoder(budget or Budget(), keep_number)
+    becomes a field (the detectors only look at short numbers under telling keys). ``scalar_sink`` and
+    ``field_sink`` receive the fields as they are decoded instead of ``DecodeResult.fields``."""
+    decoder = _Decoder(budget or Budget(), keep_number, scalar_sink, field_sink)
     try:
         decoder.observation(obs)
     except RecursionError:

@@ -413,27 +413,32 @@ class _Detector:
                 self.add(type_id, fld, f"{fld.value} entries", 0.85, f"key:{fld.name}+shape:records",
                          identity=f"list:{fld.key}")
             return
-        value = fld.value
+        self.on_scalar(fld.location, fld.key, fld.name, fld.chain, fld.value, kind, fld.parent, fld)
+
+    def on_scalar(self, loc: str, key: str, name: str, chain: str, value: str, kind: str, parent: str,
+                  fld: Field | None = None) -> None:
+        """One scalar field, given by its parts: a Field is only built when something needs it."""
         if not value:
             return
-        name = fld.name
-        info = key_info(name)
+        info = _INFO_CACHE.get(name) or key_info(name)
         role = info.role
         if role is not None and len(value) <= 512:
+            fld = fld or Field(loc, key, name, chain, value, kind, parent)
             if role == "pair":
                 if kind == "str":
                     self.pair_string(fld, f"key:{name}")
             elif role == "pkg":
-                if "[]." in fld.key and v.is_package_name(value, strict=False):
-                    array = fld.key.rsplit("[].", 1)[0] + "[]"
-                    self.packages.setdefault((fld.location, fld.chain, array), []).append(fld)
+                if "[]." in key and v.is_package_name(value, strict=False):
+                    array = key.rsplit("[].", 1)[0] + "[]"
+                    self.packages.setdefault((loc, chain, array), []).append(fld)
             else:
-                self.siblings.setdefault((fld.location, fld.chain, fld.parent), []).append(fld)
+                self.siblings.setdefault((loc, chain, parent), []).append(fld)
         # What a scalar yields depends only on its key name, its value and the evidence in force (profile,
         # SDK fields): requests of one session repeat most of them, so the outcome is remembered.
-        memo_key = (name, value, kind, fld.key if self.sdk_fields else None)
+        memo_key = (name, value, kind, key if self.sdk_fields else None)
         recipe = self.memo.get(memo_key)
         if recipe is None:
+            fld = fld or Field(loc, key, name, chain, value, kind, parent)
             outer, self.found = self.found, []
             self.scalar(fld, value, kind, info)
             recipe = tuple((c.type, c.value, c.confidence, c.reason, c.identity) for c in self.found)
@@ -441,10 +446,12 @@ class _Detector:
             if len(self.memo) >= _MEMO_SIZE:
                 self.memo.clear()
             self.memo[memo_key] = recipe
-        for type_id, raw, confidence, reason, identity in recipe:
-            if identity.startswith("list:"):
-                identity = f"list:{fld.key}"
-            self.found.append(_Candidate(type_id, fld, fld.key, raw, identity, confidence, reason))
+        if recipe:
+            fld = fld or Field(loc, key, name, chain, value, kind, parent)
+            for type_id, raw, confidence, reason, identity in recipe:
+                if identity.startswith("list:"):
+                    identity = f"list:{key}"
+                self.found.append(_Candidate(type_id, fld, key, raw, identity, confidence, reason))
 
     def scalar(self, fld: Field, value: str, kind: str, info: KeyInfo) -> None:
         """Profile, key-name and shape evidence for one scalar value."""
@@ -661,6 +668,23 @@ class _Detector:
                 self.add("precise_location", fld, text, 0.9, "exif:gps")
 
     # across fields
+    def finish(self, decoded: DecodeResult, salt: bytes, to_sdk: bool) -> DetectionResult:
+        notes = list(decoded.notes)
+        try:
+            self.groups()
+        except Exception as exc:  # noqa: BLE001 - see detect_fields
+            notes.append(f"detect-error: {type(exc).__name__}; detections may be incomplete")
+        detections = []
+        for cand in sorted(_select(self.found), key=lambda c: (c.fld.location, c.key, c.type)):
+            detections.append(Detection(
+                type=cand.type, location=cand.fld.location, key=cand.key, encoding=cand.fld.chain,
+                confidence=cand.confidence, reason=cand.reason, preview=preview(cand.value),
+                value_hash=_hash(cand.value, salt), raw_value=cand.value))
+        opaque = bool(to_sdk and decoded.body_opaque)
+        if decoded.body_opaque and not to_sdk:
+            notes.append("opaque body to a host that is not a known SDK")
+        return DetectionResult(detections, opaque, notes)
+
     def groups(self) -> None:
         """Detectors that need siblings: lat/lng pairs, cell ids, sensor triples, package arrays."""
         for members in self.siblings.values():
@@ -790,27 +814,22 @@ def detect(obs: Observation, profile: DeviceProfile | None = None, *, salt: byte
             info = key_info(key)
             return info.role is not None or info.type is not None
 
-    decoded = decode_observation(obs, budget, keep_number=keep_number)
-    return detect_fields(decoded, profile, salt=salt, data_fields=data_fields, to_sdk=to_sdk)
+    detector = _Detector(profile, data_fields)
+    decoded = decode_observation(obs, budget, keep_number=keep_number, scalar_sink=detector.on_scalar,
+                                 field_sink=detector.field)
+    return detector.finish(decoded, salt, to_sdk)
 
 
 def detect_fields(decoded: DecodeResult, profile: DeviceProfile | None = None, *, salt: bytes = b"",
                   data_fields: Mapping[str, str] | None = None, to_sdk: bool = False) -> DetectionResult:
+    """Detection over fields decoded beforehand (``decode_observation`` without sinks)."""
     detector = _Detector(profile, data_fields)
-    notes = list(decoded.notes)
+    notes: list[str] = []
     try:
         for fld in decoded.fields:
             detector.field(fld)
-        detector.groups()
     except Exception as exc:  # noqa: BLE001 - hostile input must not lose the request; say what happened
         notes.append(f"detect-error: {type(exc).__name__}; detections may be incomplete")
-    detections = []
-    for cand in sorted(_select(detector.found), key=lambda c: (c.fld.location, c.key, c.type)):
-        detections.append(Detection(
-            type=cand.type, location=cand.fld.location, key=cand.key, encoding=cand.fld.chain,
-            confidence=cand.confidence, reason=cand.reason, preview=preview(cand.value),
-            value_hash=_hash(cand.value, salt), raw_value=cand.value))
-    opaque = bool(to_sdk and decoded.body_opaque)
-    if decoded.body_opaque and not to_sdk:
-        notes.append("opaque body to a host that is not a known SDK")
-    return DetectionResult(detections, opaque, notes)
+    result = detector.finish(decoded, salt, to_sdk)
+    result.notes.extend(notes)
+    return result
