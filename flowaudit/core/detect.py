@@ -676,10 +676,19 @@ class _Detector:
             notes.append(f"detect-error: {type(exc).__name__}; detections may be incomplete")
         detections = []
         for cand in sorted(_select(self.found), key=lambda c: (c.fld.location, c.key, c.type)):
-            detections.append(Detection(
-                type=cand.type, location=cand.fld.location, key=cand.key, encoding=cand.fld.chain,
-                confidence=cand.confidence, reason=cand.reason, preview=preview(cand.value),
-                value_hash=_hash(cand.value, salt), raw_value=cand.value))
+            # Detections are immutable: a session reports the same ones request after request, so they are shared
+            ident = (cand.type, cand.fld.location, cand.key, cand.fld.chain, cand.confidence, cand.reason,
+                     cand.value, salt)
+            detection = _DETECTIONS.get(ident)
+            if detection is None:
+                detection = Detection(
+                    type=cand.type, location=cand.fld.location, key=cand.key, encoding=cand.fld.chain,
+                    confidence=cand.confidence, reason=cand.reason, preview=preview(cand.value),
+                    value_hash=value_hash(cand.value, salt), raw_value=cand.value)
+                if len(_DETECTIONS) >= 16384:
+                    _DETECTIONS.clear()
+                _DETECTIONS[ident] = detection
+            detections.append(detection)
         opaque = bool(to_sdk and decoded.body_opaque)
         if decoded.body_opaque and not to_sdk:
             notes.append("opaque body to a host that is not a known SDK")
@@ -754,18 +763,7 @@ def _cell_number(value: str) -> bool:
     return value.isdigit() and value not in ("0", "2147483647", "65535") and len(value) <= 12
 
 
-_HASHES: dict[tuple[str, bytes], str] = {}
-
-
-def _hash(value: str, salt: bytes) -> str:
-    """redact.value_hash, remembered: a session sends the same identifiers in request after request."""
-    key = (value, salt)
-    digest = _HASHES.get(key)
-    if digest is None:
-        if len(_HASHES) >= 8192:
-            _HASHES.clear()
-        digest = _HASHES[key] = value_hash(value, salt)
-    return digest
+_DETECTIONS: dict[tuple, Detection] = {}
 
 
 def _identity(type_id: str, value: str) -> str:
@@ -807,11 +805,11 @@ def detect(obs: Observation, profile: DeviceProfile | None = None, *, salt: byte
         sdk_keys = {norm_key(k) for k in data_fields}
 
         def keep_number(key: str) -> bool:
-            info = key_info(key)
+            info = _INFO_CACHE.get(key) or key_info(key)
             return info.role is not None or info.type is not None or info.norm in sdk_keys
     else:
         def keep_number(key: str) -> bool:
-            info = key_info(key)
+            info = _INFO_CACHE.get(key) or key_info(key)
             return info.role is not None or info.type is not None
 
     detector = _Detector(profile, data_fields)
