@@ -2,8 +2,10 @@
 
 ``decode_observation`` unwraps URL query and form bodies, JSON (also inside string values), multipart
 parts, cookies, headers, path segments, base64 / base64url, hex, URL-encoding, gzip / zlib / deflate /
-brotli / zstd (by Content-Encoding or by magic bytes), JWT payloads, protobuf wire format without a schema
-and key=value strings. Each layer is bounded: a depth budget (layers of encoding), a nesting budget
+brotli / zstd (by Content-Encoding, or by magic bytes for gzip, zlib and zstd: brotli streams have none),
+JWT payloads, protobuf wire format without a schema (accepted only when the whole input parses with
+plausible field numbers) and key=value strings. Long arrays are inspected item by item up to
+``Budget.max_array_items`` (detections are per key path, and later items share the earlier items' paths). Each layer is bounded: a depth budget (layers of encoding), a nesting budget
 (JSON / protobuf structure), a total-bytes budget and a per-stream decompression limit. When a budget stops
 the decoder it says so in ``DecodeResult.notes``; a decompression bomb is flagged, never expanded.
 

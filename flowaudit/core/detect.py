@@ -9,6 +9,13 @@ Three kinds of evidence, strongest first:
     lists), with negative key evidence (time, order, trace, version...) vetoing shape-only matches.
 UUID- and hex-shaped identifiers (OAID, GAID, IDFA, Android ID...) are never reported on shape alone:
 request and trace ids look the same.
+
+IP addresses: only globally routable ones count (validators.public_ip). Private, loopback, link-local and
+CGNAT addresses identify nobody on the internet and are mostly configuration; the request's own Host and
+connection headers are not inspected at all (decode.NOISE_HEADERS).
+
+Detections are deduplicated: one per (type, location, key path); the same value seen in an outer and an
+inner layer of one field is reported once, at the deepest layer. Array items share a key path (apps[]).
 """
 
 from __future__ import annotations
@@ -355,7 +362,10 @@ class _Candidate:
     reason: str
 
 
-_MEMO_SIZE = 65536
+# Bounds of the outcome memo (it holds request values in memory): entries per memo, value length, memos.
+_MEMO_SIZE = 16384
+_MEMO_VALUE = 128
+_MEMO_SETS = 16
 _MEMOS: dict[tuple[int, tuple[tuple[str, str], ...]], dict[tuple[str, str, str, str | None], tuple]] = {}
 
 
@@ -367,14 +377,14 @@ def _memo(profile: DeviceProfile | None, sdk_fields: dict[str, str]) -> dict:
         key: tuple = tuple(sorted(sdk_fields.items()))
         memo = memos.get(key)
         if memo is None:
-            if len(memos) > 256:
+            if len(memos) >= _MEMO_SETS:
                 memos.clear()
             memo = memos[key] = {}
         return memo
     memo_key = (0, tuple(sorted(sdk_fields.items())))
     memo = _MEMOS.get(memo_key)
     if memo is None:
-        if len(_MEMOS) > 256:
+        if len(_MEMOS) >= _MEMO_SETS:
             _MEMOS.clear()
         memo = _MEMOS[memo_key] = {}
     return memo
@@ -443,9 +453,10 @@ class _Detector:
             self.scalar(fld, value, kind, info)
             recipe = tuple((c.type, c.value, c.confidence, c.reason, c.identity) for c in self.found)
             self.found = outer
-            if len(self.memo) >= _MEMO_SIZE:
-                self.memo.clear()
-            self.memo[memo_key] = recipe
+            if len(value) <= _MEMO_VALUE:
+                if len(self.memo) >= _MEMO_SIZE:
+                    self.memo.clear()
+                self.memo[memo_key] = recipe
         if recipe:
             fld = fld or Field(loc, key, name, chain, value, kind, parent)
             for type_id, raw, confidence, reason, identity in recipe:
