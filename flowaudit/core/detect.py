@@ -20,6 +20,7 @@ inner layer of one field is reported once, at the deepest layer. Array items sha
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -640,12 +641,22 @@ class _Detector:
         if pair is None:
             return False
         lat, lng, decimals = pair
+        return self.location(fld, fld.value, lat, lng, decimals, reason + f"+shape:latlng({decimals}dp)")
+
+    def location(self, fld: Field, text: str, lat: float, lng: float, decimals: int, reason: str) -> bool:
+        """A coordinate pair: precise with 4+ decimals, coarse with fewer; a profile match when it lies
+        within a kilometre of a location the tester planted (GPS jitter moves the last digits)."""
         if decimals >= 4:
-            self.add("precise_location", fld, fld.value, 0.9, reason + f"+shape:latlng({decimals}dp)")
+            type_id, confidence = "precise_location", 0.9
         elif decimals >= 1:
-            self.add("coarse_location", fld, fld.value, 0.8, reason + f"+shape:latlng({decimals}dp)")
+            type_id, confidence = "coarse_location", 0.8
         else:
             return False
+        if self.profile is not None and self.profile.index.locations:
+            distance = min(_metres(lat, lng, a, b) for a, b in self.profile.index.locations)
+            if distance <= 1000:
+                confidence, reason = 1.0, f"profile:near({distance:.0f}m)"
+        self.add(type_id, fld, text, confidence, reason)
         return True
 
     def user_agent(self, fld: Field) -> None:
@@ -675,8 +686,7 @@ class _Detector:
         if media_type == "image/jpeg" and fld.data:
             gps = exif_gps(fld.data)
             if gps:
-                text = f"{gps[0]:.6f},{gps[1]:.6f}"
-                self.add("precise_location", fld, text, 0.9, "exif:gps")
+                self.location(fld, f"{gps[0]:.6f},{gps[1]:.6f}", gps[0], gps[1], 6, "exif:gps")
 
     # across fields
     def finish(self, decoded: DecodeResult, salt: bytes, to_sdk: bool) -> DetectionResult:
@@ -727,11 +737,8 @@ class _Detector:
             a, b = v.parse_coordinate(lat.value), v.parse_coordinate(lng.value)
             if a and b and v.is_lat(a[0]) and v.is_lng(b[0]) and not (a[0] == 0 and b[0] == 0):
                 decimals = min(a[1], b[1])
-                text = f"{lat.value},{lng.value}"
-                if decimals >= 4:
-                    self.add("precise_location", lat, text, 0.9, f"key:{lat.name}+{lng.name}+shape:{decimals}dp")
-                elif decimals >= 1:
-                    self.add("coarse_location", lat, text, 0.8, f"key:{lat.name}+{lng.name}+shape:{decimals}dp")
+                self.location(lat, f"{lat.value},{lng.value}", a[0], b[0], decimals,
+                              f"key:{lat.name}+{lng.name}+shape:{decimals}dp")
         lac = next((names[k] for k in names if k in _LAC_KEYS), None)
         cid = next((names[k] for k in names if k in _CID_KEYS), None)
         if lac is not None and cid is not None and _cell_number(lac.value) and _cell_number(cid.value):
@@ -759,6 +766,13 @@ _HASHABLE = frozenset({"imei", "meid", "imsi", "iccid", "android_id", "oaid", "m
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,200}\.[A-Za-z]{2,24}")
 _UA_ANDROID = re.compile(r"Android\s+(\d+(?:\.\d+)*)\s*;(?:\s*[a-z]{2}[-_][a-zA-Z]{2}\s*;)?\s*([^;)]*?)\s*(?:Build/|\)|;)")
 _UA_IOS = re.compile(r"\b(iPhone|iPad|iPod)\b.*?(?:\bOS |\biOS[ /])(\d+(?:[_.]\d+)*)")
+
+
+def _metres(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Distance on the sphere, equirectangular (exact enough below a few kilometres)."""
+    x = math.radians(lng2 - lng1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_000 * math.hypot(x, y)
 
 
 def _number(value: str) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flowaudit.core.taxonomy import TYPE_IDS
+from flowaudit.core.validators import parse_coordinate_pair
 
 
 class ProfileError(ValueError):
@@ -85,7 +86,8 @@ class ProfileIndex:
     phrases: list[tuple[str, str, str]] = field(default_factory=list)             # values with spaces/CJK
     phrase_triggers: str = ""                   # characters that ASCII phrases have and tokens do not
     lengths: frozenset[int] = frozenset()
-    memos: dict = field(default_factory=dict)  # detection outcomes per value, kept by flowaudit.core.detect        # lengths of every indexed form: most tokens are ruled out by it
+    memos: dict = field(default_factory=dict)  # detection outcomes per value, kept by flowaudit.core.detect
+    locations: list[tuple[float, float]] = field(default_factory=list)   # planted (lat, lng) pairs        # lengths of every indexed form: most tokens are ruled out by it
     phrase_pattern: re.Pattern[str] | None = None          # values with spaces or non-ASCII characters
     ascii_phrase_pattern: re.Pattern[str] | None = None    # the ASCII ones only (an ASCII text needs no more)
     min_len: int = 1
@@ -119,6 +121,11 @@ class ProfileIndex:
                 # phrases; ASCII ones need the substring length, Chinese ones (2-character names) do not
                 if not _TOKEN_CHARS.fullmatch(text) and len(text) >= (2 if not text.isascii() else _MIN_SUBSTRING):
                     index.phrases.append((type_id, value, text))
+        for type_id in ("precise_location", "coarse_location"):
+            for value in values.get(type_id, ()):
+                pair = parse_coordinate_pair(value)
+                if pair is not None:
+                    index.locations.append((pair[0], pair[1]))
         index.lengths = frozenset(len(k) for table in (index.exact, index.folded) for k in table)
         if index.phrases:
             alternatives = sorted({re.escape(p[2]) for p in index.phrases}, key=len, reverse=True)

@@ -411,3 +411,14 @@ def test_android_id_under_device_id_keys_and_wifi_lists() -> None:
         assert detect(json_obs({key: value})).detections == [], (key, value)
     result = detect(json_obs({"wifiList": ["TP-LINK_5G", "ChinaNet-A1B2"], "wifi": "1"}))
     assert found(result) == {("wifi_ssid", "wifiList[]")}
+
+
+def test_location_near_a_planted_location_is_a_profile_match() -> None:
+    profile = DeviceProfile.from_mapping({"precise_location": "116.397128,39.916527"})
+    query = Observation(ts=0.0, host="restapi.amap.com", query="location=116.397083%2C39.916542&key=abc")
+    d = one(detect(query, profile), "precise_location")
+    assert d.confidence == 1.0 and d.reason.startswith("profile:near(")
+    far = Observation(ts=0.0, host="restapi.amap.com", query="location=121.473701,31.230416")
+    assert one(detect(far, profile), "precise_location").confidence == 0.9
+    body = detect(json_obs({"geo": {"lat": 39.9165, "lng": 116.3971}}), profile)
+    assert one(body, "precise_location").reason.startswith("profile:near(")
