@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from flowaudit.db import aggregates
@@ -67,7 +67,8 @@ def _filtered(query: Select, session_id: int, flt: ObservationFilter, consent_at
 
 def observation_page(db: Session, session_id: int, flt: ObservationFilter, *, before: int | None = None,
                      after: int | None = None, limit: int = 50) -> tuple[list[ObservationRow], int | None]:
-    """Newest first. `before`: ids below this one (older page); `after`: ids above it (live updates)."""
+    """Newest first by capture time. `before`: the page after the row with this id (older rows); `after`: rows
+    stored after this id (live updates), oldest first so a client can append them in order."""
     limit = max(1, min(limit, PAGE_MAX))
     query = _filtered(select(ObservationRow).options(selectinload(ObservationRow.detections)), session_id, flt,
                       consent_ts(db, session_id))
@@ -76,8 +77,11 @@ def observation_page(db: Session, session_id: int, flt: ObservationFilter, *, be
         rows.reverse()
         return rows, None
     if before is not None:
-        query = query.where(ObservationRow.id < before)
-    rows = list(db.scalars(query.order_by(ObservationRow.id.desc()).limit(limit + 1)))
+        anchor = db.scalar(select(ObservationRow.ts).where(ObservationRow.id == before))
+        if anchor is not None:
+            query = query.where(or_(ObservationRow.ts < anchor,
+                                    and_(ObservationRow.ts == anchor, ObservationRow.id < before)))
+    rows = list(db.scalars(query.order_by(ObservationRow.ts.desc(), ObservationRow.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
