@@ -6,7 +6,8 @@ Held-out history, stated so that the figures can be trusted:
     (Android IDs under device-id keys, Wi-Fi lists) then led to two general rules, so it is no longer unseen.
   * ``fresh``: written after that and evaluated once, untouched since: recall 93.2%, precision 97.2%,
     0 look-alike detections (misses: OpenUDID / "devicetype" keys, a UUID under a one-letter key without a
-    profile match; false: "os=ios" reported as os_version, which its labels leave out).
+    profile match; false: "os=ios" reported as os_version, which its labels leave out). The OpenUDID and
+    "devicetype" keys were added to the key table afterwards.
 
 A detection is correct when its (type, location, key) equals a label of its sample; labels of values that
 only a device profile can find (hashed or encoded with no telling key) give the profile recall. Look-alike

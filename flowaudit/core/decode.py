@@ -435,12 +435,13 @@ class _Decoder:
             _PLAIN[value] = True
 
     def _nested(self, value: str, loc: str, chain: str, key: str, rel: str) -> None:
+        tag = f"{rel}." if rel else ""      # the chain names the field a step applies to: data.base64
         text = value.strip()
         first = text[:1]
         if first in "{[":
             parsed = self._json(text, chain)
             if parsed is not None:
-                step = f"{chain}>{rel}.json"
+                step = f"{chain}>{tag}json"
                 if not self._deep(step) and self._spend(len(text), step):
                     self.walk(parsed, loc, step, key, "", 0)
                 return
@@ -448,19 +449,19 @@ class _Decoder:
             payload = _b64decode(text.split(".")[1])
             parsed = self._json(payload.decode("utf-8", "replace"), chain) if payload else None
             if isinstance(parsed, (dict, list)):
-                step = f"{chain}>{rel}.jwt"
+                step = f"{chain}>{tag}jwt"
                 if not self._deep(step):
                     self.walk(parsed, loc, step, key, "", 0)
                 return
         if "%" in text and _PCT.search(text):
             decoded = unquote(text)
             if decoded != text:
-                step = f"{chain}>{rel}.urlencoded"
+                step = f"{chain}>{tag}urlencoded"
                 if not self._deep(step) and self._spend(len(decoded), step):
                     self.text_layer(decoded, loc, step, key, top=False)
                 return
         if "=" in text and ("&" in text) and _FORM.fullmatch(text):
-            step = f"{chain}>{rel}.form"
+            step = f"{chain}>{tag}form"
             if not self._deep(step):
                 self.pairs(parse_qsl(text, keep_blank_values=True), loc, step, key)
             return
@@ -474,11 +475,11 @@ class _Decoder:
                     except ValueError:
                         return
                     if _meaningful(raw):
-                        step = f"{chain}>{rel}.hex"
+                        step = f"{chain}>{tag}hex"
                         if not self._deep(step) and self._spend(len(raw), step):
                             self.bytes_layer(raw, loc, step, key, "")
                     elif _looks_encrypted(raw):
-                        self._opaque(loc, len(raw), f"{chain}>{rel}.hex")
+                        self._opaque(loc, len(raw), f"{chain}>{tag}hex")
                 return
             if text.isalpha() and (text.islower() or text.isupper()):
                 return
@@ -486,27 +487,27 @@ class _Decoder:
                 if len(text) >= 64:
                     raw = _b64decode(text)
                     if raw and _looks_encrypted(raw):
-                        self._opaque(loc, len(raw), f"{chain}>{rel}.base64")
+                        self._opaque(loc, len(raw), f"{chain}>{tag}base64")
                 return
             raw = _b64decode(text)
             if raw and _meaningful(raw):
-                step = f"{chain}>{rel}.base64"
+                step = f"{chain}>{tag}base64"
                 if not self._deep(step) and self._spend(len(raw), step):
                     self.bytes_layer(raw, loc, step, key, "")
             elif raw and _looks_encrypted(raw):
-                self._opaque(loc, len(raw), f"{chain}>{rel}.base64")
+                self._opaque(loc, len(raw), f"{chain}>{tag}base64")
             return
         if ("=" in text or ":" in text) and len(text) >= 8 and not text.startswith(("http://", "https://")):
             found = _KV.findall(text)
             if len(found) >= 2:
-                step = f"{chain}>{rel}.kv"
+                step = f"{chain}>{tag}kv"
                 if not self._deep(step):
                     self.pairs(found, loc, step, key)
             return
         if text.startswith(("http://", "https://")) and "?" in text:
             query = urlsplit(text).query if len(text) < 65536 else ""
             if query:
-                step = f"{chain}>{rel}.url"
+                step = f"{chain}>{tag}url"
                 if not self._deep(step):
                     self.pairs(parse_qsl(query, keep_blank_values=True), loc, step, key)
 
@@ -594,6 +595,15 @@ class _Decoder:
                 parsed = None
             if parsed is not None and type(parsed) in (dict, list):
                 self.walk(parsed, loc, f"{chain}>json", prefix, "", 0)
+                return
+        elif data[:1] == b'"':
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                parsed = None
+            if type(parsed) is str:       # a JSON string body, often base64 of the real payload
+                name = prefix.rsplit(".", 1)[-1] if prefix else ""
+                self.string(parsed, loc, f"{chain}>json", prefix, "", name, prefix)
                 return
         if "protobuf" not in content_type:
             try:

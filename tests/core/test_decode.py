@@ -322,3 +322,9 @@ def test_bomb_is_cheap() -> None:
     decode_bytes(bomb)
     # not a timing assertion on speed targets: only that the bomb is not expanded to its full size
     assert time.process_time() - start < 5
+
+
+def test_json_string_body_holding_base64() -> None:
+    inner = base64.b64encode(json.dumps({"imei": "490154203237518"}).encode()).decode()
+    result = decode_bytes(json.dumps(inner).encode())
+    assert fields(result)["imei"] == ("body", "body>json>base64>json", "490154203237518")
