@@ -154,6 +154,7 @@ def parse_protobuf(data: bytes, max_fields: int = 4096) -> list[tuple[int, int, 
             number, wire = key >> 3, key & 7
             if number == 0 or number > 536_870_911:
                 return None
+            value: int | bytes
             if wire == 0:
                 value, pos = _varint(data, pos)
             elif wire == 1:
@@ -485,17 +486,17 @@ class _Decoder:
                 return
             if not _promising_b64(text):
                 if len(text) >= 64:
-                    raw = _b64decode(text)
-                    if raw and _looks_encrypted(raw):
-                        self._opaque(loc, len(raw), f"{chain}>{tag}base64")
+                    blob = _b64decode(text)
+                    if blob and _looks_encrypted(blob):
+                        self._opaque(loc, len(blob), f"{chain}>{tag}base64")
                 return
-            raw = _b64decode(text)
-            if raw and _meaningful(raw):
+            payload = _b64decode(text)
+            if payload and _meaningful(payload):
                 step = f"{chain}>{tag}base64"
-                if not self._deep(step) and self._spend(len(raw), step):
-                    self.bytes_layer(raw, loc, step, key, "")
-            elif raw and _looks_encrypted(raw):
-                self._opaque(loc, len(raw), f"{chain}>{tag}base64")
+                if not self._deep(step) and self._spend(len(payload), step):
+                    self.bytes_layer(payload, loc, step, key, "")
+            elif payload and _looks_encrypted(payload):
+                self._opaque(loc, len(payload), f"{chain}>{tag}base64")
             return
         if ("=" in text or ":" in text) and len(text) >= 8 and not text.startswith(("http://", "https://")):
             found = _KV.findall(text)
@@ -547,14 +548,14 @@ class _Decoder:
             elif _looks_encrypted(raw):
                 self._opaque(loc, len(raw), f"{chain}>hex")
         elif len(stripped) >= 12 and "\n" not in stripped and _B64.fullmatch(stripped) and not _HEX.fullmatch(stripped):
-            raw = _b64decode(stripped)
-            if raw and _meaningful(raw):
+            blob = _b64decode(stripped)
+            if blob and _meaningful(blob):
                 step = f"{chain}>base64"
-                if not self._deep(step) and self._spend(len(raw), step):
-                    self.bytes_layer(raw, loc, step, prefix, "")
+                if not self._deep(step) and self._spend(len(blob), step):
+                    self.bytes_layer(blob, loc, step, prefix, "")
                     return
-            elif raw and _looks_encrypted(raw):
-                self._opaque(loc, len(raw), f"{chain}>base64")
+            elif blob and _looks_encrypted(blob):
+                self._opaque(loc, len(blob), f"{chain}>base64")
         # free text: the value itself (profile values, shapes) and any key=value pairs inside it
         name = prefix.rsplit(".", 1)[-1] if prefix else ""
         self._scalar(loc, prefix, name, chain, stripped[:65536], "str", prefix)

@@ -180,8 +180,8 @@ def key_evidence(name: str) -> tuple[str | None, str | None]:
             rest = norm.replace(token, "", 1)
             found = KEY_TYPES.get(rest)
             if found is None:
-                tokens = [t for t in key_tokens(name) if t != token]
-                found = next((KEY_TYPES[t] for t in tokens if t in _STRONG_TOKENS), None)
+                others = [t for t in key_tokens(name) if t != token]
+                found = next((KEY_TYPES[t] for t in others if t in _STRONG_TOKENS), None)
             if found:
                 return found, algorithm
     tokens = key_tokens(name)
