@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowaudit.core.model import Observation, ObservationKind, Source
-from flowaudit.readers.capture.connection import CaptureContext, TcpConnection, ip_text
+from flowaudit.readers.capture.connection import IGNORED, CaptureContext, TcpConnection, ip_text
 from flowaudit.readers.capture.dns import parse_query
 from flowaudit.readers.capture.link import PROTO_TCP, PROTO_UDP, SUPPORTED_LINKTYPES, ip_offset, parse_ip
 
@@ -223,10 +223,11 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
             stream = conn.c2s if from_client else conn.s2c
             if flags & 0x02:
                 stream.syn(seq)
-            if payload or ip.truncated:
-                stream.segment(seq, payload, ip.truncated)
-            if flags & 0x10:
-                (conn.s2c if from_client else conn.c2s).acked(ack)
+            if conn.mode != IGNORED:  # nothing more to learn from it (undecryptable TLS, other protocols)
+                if payload or ip.truncated:
+                    stream.segment(seq, payload, ip.truncated)
+                if flags & 0x10:
+                    (conn.s2c if from_client else conn.c2s).acked(ack)
             if flags & 0x05:  # FIN or RST
                 if flags & 0x04:
                     conn.fins = 2

@@ -494,11 +494,13 @@ class _Tcpdump:
 
     def __init__(self, path: Path, port: int | str, interface: str = "lo", tool: str = "tcpdump") -> None:
         expression = f"tcp port {port}" if isinstance(port, int) else port
+        self.path = path
         if tool == "dumpcap":
             command = ["dumpcap", "-i", interface, "-f", expression, "-w", str(path)]
             ready = b"Capturing on"
         else:
-            command = ["tcpdump", "-i", interface, "-U", "--immediate-mode", "-s", "0", "-w", str(path), expression]
+            command = ["tcpdump", "-i", interface, "-U", "--immediate-mode", "-B", "8192", "-s", "0", "-w", str(path),
+                       expression]
             ready = b"listening"
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 10
@@ -510,7 +512,16 @@ class _Tcpdump:
         time.sleep(0.2)
 
     def stop(self) -> None:
-        time.sleep(0.3)
+        # wait until the file stops growing: on a busy machine the capture lags behind the traffic
+        path = Path(self.path)
+        last, stable_since, deadline = -1, time.time(), time.time() + 15
+        while time.time() < deadline:
+            size = path.stat().st_size if path.exists() else 0
+            if size != last:
+                last, stable_since = size, time.time()
+            elif time.time() - stable_since > 0.6:
+                break
+            time.sleep(0.1)
         self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(timeout=10)

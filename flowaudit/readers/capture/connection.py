@@ -138,6 +138,9 @@ class TcpConnection:
 
     def gap(self, from_client: bool, missing: int) -> None:
         self.ctx.gaps += 1
+        self._gap(from_client, missing)
+
+    def _gap(self, from_client: bool, missing: int) -> None:
         mode = self.mode
         if mode == HTTP:
             (self.req if from_client else self.resp).gap(missing)  # type: ignore[union-attr]
@@ -169,9 +172,10 @@ class TcpConnection:
                     self.mode = IGNORED
                 return
             self.mode = IGNORED  # joined an encrypted connection after its handshake
+            self.held = []
             self.ctx.undecryptable_tls += 1
             return
-        if len(first) >= 3 and first.startswith(PREFACE[:len(first)]):  # cleartext HTTP/2 with prior knowledge (h2c, gRPC)
+        if len(first) >= 3 and first.startswith(PREFACE[:len(first)]):  # h2c / gRPC with prior knowledge
             self.mode = H2C
             self.h2 = Http2Connection(self.emit_exchange, self.ctx.clock)
             self.data(True, first)
@@ -179,6 +183,7 @@ class TcpConnection:
             return
         if self.from_start and not starts_like_request(first) and REQUEST_LINE.search(first) is None:
             self.mode = IGNORED
+            self.held = []
             return
         self.start_http()
         self.data(True, first)
@@ -212,7 +217,7 @@ class TcpConnection:
         held, self.held = self.held, []
         for from_client, item in held:
             if isinstance(item, int):
-                self.gap(from_client, item)
+                self._gap(from_client, item)
             else:
                 self.data(from_client, item)
 
