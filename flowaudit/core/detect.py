@@ -281,6 +281,9 @@ def _carrier(value: str) -> bool:
 
 
 def _coarse(value: str) -> bool:
+    value = value.strip()
+    if value.isdigit():
+        return len(value) in (3, 4, 6)       # city codes and 6-digit administrative division codes
     return _short_text(value) and len(value) <= 40 and not v.looks_like_version(value)
 
 
@@ -554,8 +557,8 @@ class _Detector:
             if length == 15:
                 if v.is_imsi(value):
                     self.add("imsi", fld, value, 0.75, "validator:imsi-460")
-                elif v.is_imei(value):
-                    self.add("imei", fld, value, 0.8, "validator:luhn")
+                elif v.is_imei(value) and v.plausible_tac(value):
+                    self.add("imei", fld, value, 0.8, "validator:luhn+tac")
             elif length == 11:
                 if v.is_cn_mobile(value) and fld.kind == "str":
                     self.add("phone_number", fld, value, 0.75, "validator:cn-mobile",

@@ -39,6 +39,16 @@ def is_imei(value: str) -> bool:
             and not _low_variety(value) and luhn_ok(value))
 
 
+# Reporting-body identifiers (first two digits of the TAC) that allocate IMEIs in practice: GSMA-appointed
+# bodies such as 01 (PTCRB), 35 (BABT), 86 (TAF China), 99 (GHA, MEID-derived) and the others still seen.
+_TAC_BODIES = frozenset({"01", "10", "30", "33", "35", "44", "45", "49", "50", "51", "52", "53", "54", "86", "91",
+                         "98", "99"})
+
+
+def plausible_tac(imei: str) -> bool:
+    return imei[:2] in _TAC_BODIES
+
+
 def is_meid(value: str, *, strict: bool = True) -> bool:
     """14 hex digits. Hex MEIDs have a regional code A0-FF; ``strict`` requires it (shape-only use)."""
     if len(value) != 14 or not value.isascii() or not _HEX.fullmatch(value) or _low_variety(value):

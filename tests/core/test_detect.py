@@ -380,7 +380,7 @@ def test_remembered_outcomes_do_not_change_results() -> None:
             assert [(f.detections, f.opaque, f.notes) for f in first] == [(a.detections, a.opaque, a.notes) for a in again]
     assert detect(requests[0], to_sdk=True).opaque and detect(requests[0], to_sdk=True).opaque
     # the same value under a key that says more is still judged by that key
-    assert one(detect(json_obs({"k": IMEI})), "imei").reason == "validator:luhn"
+    assert one(detect(json_obs({"k": IMEI})), "imei").reason == "validator:luhn+tac"
     assert one(detect(json_obs({"imei": IMEI})), "imei").reason == "key:imei+validator:luhn"
 
 
@@ -422,3 +422,13 @@ def test_location_near_a_planted_location_is_a_profile_match() -> None:
     assert one(detect(far, profile), "precise_location").confidence == 0.9
     body = detect(json_obs({"geo": {"lat": 39.9165, "lng": 116.3971}}), profile)
     assert one(body, "precise_location").reason.startswith("profile:near(")
+
+
+def test_shape_only_imei_needs_a_plausible_type_allocation_code() -> None:
+    from flowaudit.core.validators import luhn_ok
+    body = "77" + "1234567890123"[:12]
+    fake = next(body + d for d in "0123456789" if luhn_ok(body + d))
+    assert detect(json_obs({"gid": fake})).detections == []
+    assert types(detect(json_obs({"imei": fake}))) == {"imei"}          # the key says so
+    assert detect(json_obs({"city": "1"})).detections == []
+    assert types(detect(json_obs({"adcode": "110105"}))) == {"coarse_location"}

@@ -165,3 +165,10 @@ def test_validators_never_raise(text: str) -> None:
                   v.is_email, v.is_mac, v.is_uuid, v.is_advertising_id, v.is_android_id, v.public_ip,
                   v.looks_like_version, v.parse_coordinate, v.parse_coordinate_pair, v.is_package_name):
         check(text)
+
+
+def test_plausible_tac() -> None:
+    assert v.plausible_tac("490154203237518")
+    assert v.plausible_tac("771234567890120") is False
+    assert v.plausible_tac("867530012345674")
+    assert v.plausible_tac("354875091234564")
