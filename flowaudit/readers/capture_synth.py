@@ -23,6 +23,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flowaudit.readers.capture.link import (
     LINKTYPE_ETHERNET,
@@ -413,6 +414,7 @@ class CaptureWriter:
         self.fmt = fmt
         self.snaplen = snaplen
         self.linktype = linktype
+        self.writer: Any
         self.first_iface: str | None = None
         if fmt == "pcap":
             self.writer = RawPcapWriter(str(path), linktype=linktype, snaplen=snaplen, nano=nano, sync=False,

@@ -8,11 +8,13 @@ than ``idle_timeout`` (capture time) are flushed, and every per-connection buffe
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from flowaudit.core.model import Observation, ObservationKind, Source
 from flowaudit.readers.capture.connection import IGNORED, CaptureContext, TcpConnection, ip_text
@@ -95,7 +97,7 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
     from scapy.utils import RawPcapReader
 
     try:
-        fobj = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by read_capture
+        fobj = cast(io.BufferedReader, open(path, "rb", buffering=1 << 20))  # noqa: SIM115 - closed by _iterate
     except OSError as exc:
         raise CaptureError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
@@ -105,7 +107,7 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
             raise CaptureError(f"{path.name}: not a pcap or pcapng capture")
         logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
         try:
-            reader = RawPcapReader(fobj)
+            reader = RawPcapReader(fobj)  # type: ignore[arg-type]
         except (Scapy_Exception, EOFError, OSError, ValueError) as exc:
             raise CaptureError(f"{path.name}: malformed capture header ({exc})") from None
     except BaseException:
@@ -206,9 +208,9 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
             payload = frame[start + doff:ip.payload_end]
             key = (ip.src, sport, ip.dst, dport)
             conn = flows.get(key)
-            if conn is None or (flags & 0x02 and conn.__class__ is _Closed) or (
-                    flags & 0x12 == 0x02 and conn.__class__ is TcpConnection and conn.c2s.delivered):
-                if conn is not None and conn.__class__ is TcpConnection:
+            if conn is None or (flags & 0x02 and isinstance(conn, _Closed)) or (
+                    flags & 0x12 == 0x02 and isinstance(conn, TcpConnection) and conn.c2s.delivered):
+                if conn is not None and isinstance(conn, TcpConnection):
                     conn.finish()
                 if flags & 0x04:  # RST of something we never saw
                     continue
@@ -216,7 +218,7 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
                 flows[(conn.client_ip, conn.client_port, conn.server_ip, conn.server_port)] = conn
                 flows[(conn.server_ip, conn.server_port, conn.client_ip, conn.client_port)] = conn
                 stats.flows += 1
-            elif conn.__class__ is _Closed:
+            elif isinstance(conn, _Closed):
                 continue
             conn.last_ts = ts
             from_client = ip.src == conn.client_ip and sport == conn.client_port
@@ -282,7 +284,7 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
 
     seen: set[int] = set()
     for conn in flows.values():
-        if conn.__class__ is TcpConnection and id(conn) not in seen:
+        if isinstance(conn, TcpConnection) and id(conn) not in seen:
             seen.add(id(conn))
             conn.finish()  # type: ignore[union-attr]
     flows.clear()
@@ -362,7 +364,7 @@ def _evict(flows: dict, keep: int) -> int:  # type: ignore[type-arg]
     evicted = 0
     for key, conn in by_age[:max(0, len(flows) - keep)]:
         flows.pop(key, None)
-        if conn.__class__ is TcpConnection:
+        if isinstance(conn, TcpConnection):
             flows.pop((conn.client_ip, conn.client_port, conn.server_ip, conn.server_port), None)
             flows.pop((conn.server_ip, conn.server_port, conn.client_ip, conn.client_port), None)
             if not conn.closed:
@@ -373,8 +375,8 @@ def _evict(flows: dict, keep: int) -> int:  # type: ignore[type-arg]
 
 def _sweep(flows: dict, now: float, idle_timeout: float) -> None:  # type: ignore[type-arg]
     stale = [key for key, conn in flows.items()
-             if now - conn.last_ts > (idle_timeout if conn.__class__ is TcpConnection else _TOMBSTONE_TTL)]
+             if now - conn.last_ts > (idle_timeout if isinstance(conn, TcpConnection) else _TOMBSTONE_TTL)]
     for key in stale:
         conn = flows.pop(key, None)
-        if conn is not None and conn.__class__ is TcpConnection:
+        if conn is not None and isinstance(conn, TcpConnection):
             conn.finish()

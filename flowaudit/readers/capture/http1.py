@@ -49,8 +49,8 @@ def parse_header_lines(lines: list[bytes]) -> list[tuple[str, str]]:
         if not line:
             continue
         if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {decode_text(line.strip())}")
+            prev_name, prev_value = headers[-1]
+            headers[-1] = (prev_name, f"{prev_value} {decode_text(line.strip())}")
             continue
         name, sep, value = line.partition(b":")
         if not sep:
@@ -411,9 +411,9 @@ class Http1Parser:
         if 100 <= status < 200 and status != 101:
             self.state = HEAD  # interim response (100-continue, 103 early hints): the final one follows
             return True
-        msg = self.conv.pair_response()
-        if msg is None:  # a response whose request the capture did not hold: parsed, never emitted
-            msg = HttpExchange(self.conv.clock(), "", "", "", [])
+        paired = self.conv.pair_response()
+        # a response whose request the capture did not hold is parsed, never emitted
+        msg = paired if paired is not None else HttpExchange(self.conv.clock(), "", "", "", [])
         msg.status = status
         msg.response_headers = headers
         self.msg = msg

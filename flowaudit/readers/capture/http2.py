@@ -135,24 +135,25 @@ class Http2Connection:
         pseudo = {k: v for k, v in headers if k.startswith(":")}
         regular = [(k, v) for k, v in headers if not k.startswith(":")]
         if from_client:
-            stream = self.streams.get(stream_id)
-            if stream is None:
+            existing = self.streams.get(stream_id)
+            if existing is None:
                 if ":method" not in pseudo:
                     return
                 exchange = HttpExchange(self.clock(), pseudo.get(":method", ""), pseudo.get(":path", ""),
                                         "HTTP/2.0", regular)
                 exchange.authority = pseudo.get(":authority")
                 exchange.scheme = pseudo.get(":scheme")
-                stream = self.streams[stream_id] = _Stream(exchange)
+                self.streams[stream_id] = _Stream(exchange)
                 if len(self.streams) > MAX_STREAMS:
                     oldest = next(iter(self.streams))
                     self.emit(self.streams.pop(oldest).exchange)
             if flags & END_STREAM:
                 self._end(stream_id, True)
             return
-        stream = self.streams.get(stream_id)
-        if stream is None:
+        response_stream = self.streams.get(stream_id)
+        if response_stream is None:
             return
+        stream = response_stream
         status = pseudo.get(":status", "")
         if status.isdigit() and 100 <= int(status) < 200:
             return

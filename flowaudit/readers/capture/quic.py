@@ -77,7 +77,7 @@ def encode_varint(value: int) -> bytes:
 def unprotect_initials(datagram: bytes) -> list[tuple[bytes, bytes]]:
     """(DCID, decrypted payload) of each client Initial packet coalesced in ``datagram``; packets that are not
     client Initials (or do not decrypt) are skipped."""
-    out = []
+    out: list[tuple[bytes, bytes]] = []
     pos = 0
     while pos + 7 <= len(datagram) and datagram[pos] & 0x80:
         try:
