@@ -370,22 +370,22 @@ class _Candidate:
 _MEMO_SIZE = 16384
 _MEMO_VALUE = 128
 _MEMO_SETS = 16
-_MEMOS: dict[tuple[int, tuple[tuple[str, str], ...]], dict[tuple[str, str, str, str | None], tuple]] = {}
+_MEMOS: dict[tuple[str | None, tuple[tuple[str, str], ...]], dict[tuple[str, str, str, str | None], tuple]] = {}
 
 
-def _memo(profile: DeviceProfile | None, sdk_fields: dict[str, str]) -> dict:
-    """The outcome memo for one profile index and one set of SDK fields (a new index starts afresh)."""
+def _memo(profile: DeviceProfile | None, sdk_fields: dict[str, str], sdk: str | None) -> dict:
+    """The outcome memo for one profile index and one SDK's fields (a new index starts afresh)."""
     index = profile.index if profile is not None else None
     if index is not None:
         memos = index.memos
-        key: tuple = tuple(sorted(sdk_fields.items()))
+        key: tuple = (sdk, *sorted(sdk_fields.items()))
         memo = memos.get(key)
         if memo is None:
             if len(memos) >= _MEMO_SETS:
                 memos.clear()
             memo = memos[key] = {}
         return memo
-    memo_key = (0, tuple(sorted(sdk_fields.items())))
+    memo_key = (sdk, tuple(sorted(sdk_fields.items())))
     memo = _MEMOS.get(memo_key)
     if memo is None:
         if len(_MEMOS) >= _MEMO_SETS:
@@ -395,10 +395,12 @@ def _memo(profile: DeviceProfile | None, sdk_fields: dict[str, str]) -> dict:
 
 
 class _Detector:
-    def __init__(self, profile: DeviceProfile | None, data_fields: Mapping[str, str] | None) -> None:
+    def __init__(self, profile: DeviceProfile | None, data_fields: Mapping[str, str] | None,
+                 sdk: str | None = None) -> None:
         self.profile = profile if profile else None
         self.sdk_fields = {norm_key(k): t for k, t in (data_fields or {}).items()}
-        self.memo = _memo(self.profile, self.sdk_fields)
+        self.sdk_reason = f"key:data_fields({sdk})" if sdk else "key:data_fields"
+        self.memo = _memo(self.profile, self.sdk_fields, sdk)
         self.found: list[_Candidate] = []
         self.siblings: dict[tuple[str, str, str], list[Field]] = {}
         self.packages: dict[tuple[str, str, str], list[Field]] = {}
@@ -484,7 +486,7 @@ class _Detector:
         name = fld.name
         if self.sdk_fields:
             sdk_type = self.sdk_fields.get(info.norm) or self.sdk_fields.get(norm_key(fld.key))
-            if sdk_type is not None and self.keyed(fld, sdk_type, None, "key:data_fields"):
+            if sdk_type is not None and self.keyed(fld, sdk_type, None, self.sdk_reason):
                 return
         key_type = info.type
         if key_type is not None and self.keyed(fld, key_type, info.algorithm, f"key:{name}"):
@@ -826,9 +828,13 @@ def _select(found: list[_Candidate]) -> list[_Candidate]:
 
 def detect(obs: Observation, profile: DeviceProfile | None = None, *, salt: bytes = b"",
            data_fields: Mapping[str, str] | None = None, to_sdk: bool = False,
-           budget: Budget | None = None) -> DetectionResult:
+           budget: Budget | None = None, sdk: str | None = None) -> DetectionResult:
     """Find personal data in one request: every decoded field checked against the device profile, key-name
-    evidence and value validators. Detections carry the raw value; storage decides whether to keep it."""
+    evidence and value validators. Detections carry the raw value; storage decides whether to keep it.
+
+    ``data_fields`` is the attributed SDK's known key -> type mapping (its signature), ``sdk`` its id (named
+    in the reason: key:data_fields(umeng-analytics)), ``to_sdk`` whether the request goes to an SDK (an
+    undecodable high-entropy body then sets ``opaque``)."""
     if data_fields:
         sdk_keys = {norm_key(k) for k in data_fields}
 
@@ -840,16 +846,17 @@ def detect(obs: Observation, profile: DeviceProfile | None = None, *, salt: byte
             info = _INFO_CACHE.get(key) or key_info(key)
             return info.role is not None or info.type is not None
 
-    detector = _Detector(profile, data_fields)
+    detector = _Detector(profile, data_fields, sdk)
     decoded = decode_observation(obs, budget, keep_number=keep_number, scalar_sink=detector.on_scalar,
                                  field_sink=detector.field)
     return detector.finish(decoded, salt, to_sdk)
 
 
 def detect_fields(decoded: DecodeResult, profile: DeviceProfile | None = None, *, salt: bytes = b"",
-                  data_fields: Mapping[str, str] | None = None, to_sdk: bool = False) -> DetectionResult:
+                  data_fields: Mapping[str, str] | None = None, to_sdk: bool = False,
+                  sdk: str | None = None) -> DetectionResult:
     """Detection over fields decoded beforehand (``decode_observation`` without sinks)."""
-    detector = _Detector(profile, data_fields)
+    detector = _Detector(profile, data_fields, sdk)
     notes: list[str] = []
     try:
         for fld in decoded.fields:

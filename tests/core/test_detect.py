@@ -100,6 +100,8 @@ def test_data_fields_from_the_sdk_signature() -> None:
     assert one(result, "imei").reason == "key:data_fields+hash:md5"
     assert one(result, "os_version").reason.startswith("key:data_fields")
     assert detect(json_obs({"muid": md5_imei})).detections == []
+    named = detect(json_obs({"muid": md5_imei}), data_fields={"muid": "imei"}, sdk="tencent-gdt")
+    assert one(named, "imei").reason == "key:data_fields(tencent-gdt)+hash:md5"
 
 
 def test_opaque_body_to_an_sdk() -> None:
