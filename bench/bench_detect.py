@@ -85,6 +85,16 @@ def timeit(fn: Callable[[], object], repeat: int) -> list[float]:
     return times
 
 
+def cpu_times(fn: Callable[[], object], repeat: int) -> list[float]:
+    """Process CPU time: what the work costs when other processes share the cores."""
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
@@ -113,6 +123,9 @@ def main() -> int:
 
     times = stream(profile)
     median = statistics.median(times) * 1e6
+    cpu_start = time.process_time()
+    stream(profile)
+    cpu_each = (time.process_time() - cpu_start) / repeat * 1e6
     p95 = sorted(times)[int(len(times) * 0.95)] * 1e6
     no_profile = statistics.median(stream(None)) * 1e6
     cold_times = []
@@ -132,6 +145,7 @@ def main() -> int:
     print(f"  median {median:.0f} us (p95 {p95:.0f} us) with profile; {no_profile:.0f} us without "
           f"[target < 150 us] -> {'ok' if median < 150 else 'OVER'}; scaled to an 8 us reference machine: "
           f"{median * 8 / reference:.0f} us")
+    print(f"  CPU time per request (mean over the stream): {cpu_each:.0f} us")
     print(f"  first request of a session (nothing remembered yet): median {cold:.0f} us")
 
     gz = Observation(ts=0.0, host=obs.host, method="POST", path=obs.path,
@@ -142,8 +156,9 @@ def main() -> int:
     big = big_request(rng, 1024 * 1024)
     big_times = timeit(lambda: detect(big, profile, salt=salt), 3 if args.quick else 10)
     big_median = statistics.median(big_times) * 1e3
-    print(f"1 MB body: {len(big.body)} bytes, median {big_median:.1f} ms [target < 50 ms] -> "
-          f"{'ok' if big_median < 50 else 'OVER'}")
+    big_cpu = statistics.median(cpu_times(lambda: detect(big, profile, salt=salt), 3 if args.quick else 10)) * 1e3
+    print(f"1 MB body: {len(big.body)} bytes, median {big_median:.1f} ms wall, {big_cpu:.1f} ms CPU "
+          f"[target < 50 ms] -> {'ok' if big_median < 50 else 'OVER (wall)' if big_cpu < 50 else 'OVER'}")
 
     gig = b"\0" * (1024 * 1024 * 1024)
     bombs = {
