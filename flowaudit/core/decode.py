@@ -280,8 +280,37 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"
 
 
+class Recent:
+    """A bounded memo that keeps what is used often: two generations of at most ``size`` entries each; an
+    entry found in the old generation moves to the new one, the old one is dropped when the new one fills.
+    Values a session repeats survive; one-off values (timestamps, request ids) age out."""
+
+    __slots__ = ("new", "old", "size")
+
+    def __init__(self, size: int) -> None:
+        self.new: dict[Any, Any] = {}
+        self.old: dict[Any, Any] = {}
+        self.size = size
+
+    def get(self, key: Any) -> Any:
+        value = self.new.get(key)
+        if value is None:
+            value = self.old.get(key)
+            if value is not None:
+                self.put(key, value)
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self.new) >= self.size:
+            self.old, self.new = self.new, {}
+        self.new[key] = value
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.old)
+
+
 # String values known to carry no further encoding (the decision depends on the value alone).
-_PLAIN: dict[str, bool] = {}
+_PLAIN = Recent(32768)
 
 
 ScalarSink = Callable[[str, str, str, str, str, str, str], None]
@@ -423,7 +452,7 @@ class _Decoder:
 
     def nested(self, value: str, loc: str, chain: str, key: str, rel: str) -> None:
         """Try the encodings a string value can carry; recurse into the first that yields structure."""
-        if value in _PLAIN:
+        if _PLAIN.get(value):
             return
         result = self.result
         count, events = self.count, result.events
@@ -431,9 +460,7 @@ class _Decoder:
         # nothing inside, and no budget or opaque note either (those depend on more than the value)
         if self.count == count and result.events == events and not self.stopped and len(value) <= 256:
             # sessions repeat such values (ids, names, versions): remember them
-            if len(_PLAIN) >= 65536:
-                _PLAIN.clear()
-            _PLAIN[value] = True
+            _PLAIN.put(value, True)
 
     def _nested(self, value: str, loc: str, chain: str, key: str, rel: str) -> None:
         tag = f"{rel}." if rel else ""      # the chain names the field a step applies to: data.base64

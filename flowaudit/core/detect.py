@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from flowaudit.core import validators as v
-from flowaudit.core.decode import Budget, DecodeResult, Field, decode_observation, exif_gps
+from flowaudit.core.decode import Budget, DecodeResult, Field, Recent, decode_observation, exif_gps
 from flowaudit.core.model import Detection, Observation
 from flowaudit.core.profile import DeviceProfile
 from flowaudit.core.redact import preview, value_hash
@@ -366,14 +366,15 @@ class _Candidate:
     reason: str
 
 
-# Bounds of the outcome memo (it holds request values in memory): entries per memo, value length, memos.
-_MEMO_SIZE = 16384
+# Bounds of the outcome memo (it holds request values in memory): entries per generation, value length,
+# memos (one per profile and SDK).
+_MEMO_SIZE = 8192
 _MEMO_VALUE = 128
 _MEMO_SETS = 16
-_MEMOS: dict[tuple[str | None, tuple[tuple[str, str], ...]], dict[tuple[str, str, str, str | None], tuple]] = {}
+_MEMOS: dict[tuple[str | None, tuple[tuple[str, str], ...]], Recent] = {}
 
 
-def _memo(profile: DeviceProfile | None, sdk_fields: dict[str, str], sdk: str | None) -> dict:
+def _memo(profile: DeviceProfile | None, sdk_fields: dict[str, str], sdk: str | None) -> Recent:
     """The outcome memo for one profile index and one SDK's fields (a new index starts afresh)."""
     index = profile.index if profile is not None else None
     if index is not None:
@@ -383,14 +384,14 @@ def _memo(profile: DeviceProfile | None, sdk_fields: dict[str, str], sdk: str | 
         if memo is None:
             if len(memos) >= _MEMO_SETS:
                 memos.clear()
-            memo = memos[key] = {}
+            memo = memos[key] = Recent(_MEMO_SIZE)
         return memo
     memo_key = (sdk, tuple(sorted(sdk_fields.items())))
     memo = _MEMOS.get(memo_key)
     if memo is None:
         if len(_MEMOS) >= _MEMO_SETS:
             _MEMOS.clear()
-        memo = _MEMOS[memo_key] = {}
+        memo = _MEMOS[memo_key] = Recent(_MEMO_SIZE)
     return memo
 
 
@@ -460,9 +461,7 @@ class _Detector:
             recipe = tuple((c.type, c.value, c.confidence, c.reason, c.identity) for c in self.found)
             self.found = outer
             if len(value) <= _MEMO_VALUE:
-                if len(self.memo) >= _MEMO_SIZE:
-                    self.memo.clear()
-                self.memo[memo_key] = recipe
+                self.memo.put(memo_key, recipe)
         if recipe:
             fld = fld or Field(loc, key, name, chain, value, kind, parent)
             for type_id, raw, confidence, reason, identity in recipe:
@@ -711,9 +710,7 @@ class _Detector:
                     type=cand.type, location=cand.fld.location, key=cand.key, encoding=cand.fld.chain,
                     confidence=cand.confidence, reason=cand.reason, preview=preview(cand.value),
                     value_hash=value_hash(cand.value, salt), raw_value=cand.value)
-                if len(_DETECTIONS) >= 16384:
-                    _DETECTIONS.clear()
-                _DETECTIONS[ident] = detection
+                _DETECTIONS.put(ident, detection)
             detections.append(detection)
         opaque = bool(to_sdk and decoded.body_opaque)
         if decoded.body_opaque and not to_sdk:
@@ -793,7 +790,7 @@ def _cell_number(value: str) -> bool:
     return value.isdigit() and value not in ("0", "2147483647", "65535") and len(value) <= 12
 
 
-_DETECTIONS: dict[tuple, Detection] = {}
+_DETECTIONS = Recent(8192)
 
 
 def _identity(type_id: str, value: str) -> str:

@@ -328,3 +328,15 @@ def test_json_string_body_holding_base64() -> None:
     inner = base64.b64encode(json.dumps({"imei": "490154203237518"}).encode()).decode()
     result = decode_bytes(json.dumps(inner).encode())
     assert fields(result)["imei"] == ("body", "body>json>base64>json", "490154203237518")
+
+
+def test_recent_memo_keeps_what_is_used_and_stays_bounded() -> None:
+    from flowaudit.core.decode import Recent
+    memo = Recent(4)
+    memo.put("stable", 1)
+    for i in range(100):
+        memo.put(f"once-{i}", i)
+        assert memo.get("stable") == 1          # used every time: survives every generation
+    assert len(memo) <= 8
+    assert memo.get("once-0") is None
+    assert memo.get("missing") is None
