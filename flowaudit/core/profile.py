@@ -1,5 +1,9 @@
 """Device profile: values the tester knows are on the device (honey values), keyed by taxonomy id.
 
+Planted values should be distinctive: a value shorter than six characters is only recognised in hashed or
+encoded form, never as plain text (it would match too much). Locations are "lng,lat" or "lat,lng" strings
+(or a two-number list) and match any coordinate within a kilometre.
+
 Every value is expanded once into the forms apps send it in (plain, case-folded, without separators, +86
 forms of phone numbers, MD5/SHA1/SHA256 hex in both cases, base64 of the raw digests and of the hex, base64
 of the value itself), so that matching a decoded field is a dictionary lookup per token, never a loop over
@@ -218,6 +222,11 @@ class DeviceProfile:
         for key, raw in data.items():
             if key not in TYPE_IDS:
                 raise ProfileError(f"unknown data-type id in device profile: {key!r}")
+            if key in ("precise_location", "coarse_location") and isinstance(raw, list) and len(raw) == 2 \
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in raw):
+                raw = [f"{raw[0]},{raw[1]}"]          # [lng, lat] or [lat, lng] written as a YAML list
+            if isinstance(raw, dict):
+                raise ProfileError(f"device profile value of {key!r} must be a value or a list of values")
             items = raw if isinstance(raw, list) else [raw]
             values[key] = [str(v) for v in items if v is not None and str(v).strip()]
         return cls(values)

@@ -101,3 +101,11 @@ def test_variant_table_size_is_bounded() -> None:
     index = profile.index
     assert 100 < len(index.exact) + len(index.folded) < 3000
     assert len(value_forms("mac_address", MAC)) >= 6
+
+
+def test_location_lists_and_bad_values() -> None:
+    profile = DeviceProfile.from_mapping({"precise_location": [116.397128, 39.916527]})
+    assert profile.to_mapping() == {"precise_location": ["116.397128,39.916527"]}
+    assert profile.index.locations == [(39.916527, 116.397128)]
+    with pytest.raises(ProfileError):
+        DeviceProfile.from_mapping({"imei": {"a": 1}})
