@@ -558,6 +558,8 @@ class _Decoder:
             if parsed is not None:
                 self.walk(parsed, loc, f"{chain}>json", prefix, "", 0)
                 return
+            if "\n" in stripped and self.json_lines(stripped, loc, chain, prefix):
+                return
         if first == "e" and _JWT.fullmatch(stripped):
             self.nested(stripped, loc, chain, prefix, prefix or "body")
             return
@@ -589,6 +591,22 @@ class _Decoder:
         found = _KV.findall(stripped[:65536])
         if len(found) >= 2:
             self.pairs(found, loc, f"{chain}>kv", prefix)
+
+    def json_lines(self, text: str, loc: str, chain: str, prefix: str) -> bool:
+        """Newline-delimited JSON (log uploads): one document per line, walked as the items of a list."""
+        documents = []
+        for line in text.splitlines()[:self.budget.max_array_items]:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                documents.append(json.loads(line))
+            except (ValueError, RecursionError):
+                return False
+        if len(documents) < 2:
+            return False
+        self.walk(documents, loc, f"{chain}>jsonl", prefix, "", 0)
+        return True
 
     def bytes_layer(self, data: bytes, loc: str, chain: str, prefix: str, content_type: str) -> None:
         if not data or self.stopped:

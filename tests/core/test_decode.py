@@ -340,3 +340,10 @@ def test_recent_memo_keeps_what_is_used_and_stays_bounded() -> None:
     assert len(memo) <= 8
     assert memo.get("once-0") is None
     assert memo.get("missing") is None
+
+
+def test_newline_delimited_json() -> None:
+    body = b'{"event": "a", "imei": "490154203237518"}\n{"event": "b", "oaid": "x1"}\n'
+    found = fields(decode_bytes(body))
+    assert found["[].imei"] == ("body", "body>jsonl", "490154203237518")
+    assert found["[].oaid"][2] == "x1"
