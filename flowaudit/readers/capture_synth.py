@@ -36,7 +36,7 @@ from flowaudit.readers.capture.link import (
     LINKTYPE_RAW_14,
 )
 
-__all__ = ["HttpExchange", "DnsQuery", "TlsHello", "QuicHello", "SynthPacket", "build_packets",
+__all__ = ["HttpExchange", "DnsQuery", "TlsHello", "QuicHello", "WebSocketSession", "SynthPacket", "build_packets",
            "write_packets", "write_capture", "client_hello_record", "CaptureWriter"]
 
 REASONS = {100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content",
@@ -99,6 +99,36 @@ class QuicHello:
     sni: str = ""
     dcid: bytes | None = None
     datagrams: Sequence[bytes] | None = None
+
+
+@dataclass
+class WebSocketSession:
+    """A WebSocket upgrade (built with wsproto, permessage-deflate optional) and the client's messages."""
+
+    ts: float
+    client: str
+    server: str
+    host: str
+    path: str = "/"
+    messages: Sequence[str | bytes] = ()
+    deflate: bool = False
+
+
+def websocket_wire(host: str, path: str, messages: Sequence[str | bytes], deflate: bool = False,
+                   ) -> tuple[bytes, bytes, list[bytes]]:
+    """(upgrade request, 101 response, one client frame sequence per message) from a real wsproto pair."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Message, Request
+    from wsproto.extensions import PerMessageDeflate
+
+    client, server = WSConnection(ConnectionType.CLIENT), WSConnection(ConnectionType.SERVER)
+    request = client.send(Request(host=host, target=path, extensions=[PerMessageDeflate()] if deflate else []))
+    server.receive_data(request)
+    list(server.events())
+    response = server.send(AcceptConnection(extensions=[PerMessageDeflate()] if deflate else []))
+    client.receive_data(response)
+    list(client.events())
+    return request, response, [client.send(Message(data=m)) for m in messages]
 
 
 @dataclass(slots=True)
@@ -369,7 +399,7 @@ def _http_writes(exchanges: Sequence[HttpExchange]) -> list[tuple[bool, bytes, f
     return writes + responses
 
 
-def build_packets(items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello], *,
+def build_packets(items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello | WebSocketSession], *,
                   linktype: int = LINKTYPE_ETHERNET, mss: int = 1460, vlan: int | None = None,
                   iface: str = "eth0") -> list[SynthPacket]:
     """The packets of all items, sorted by time."""
@@ -388,6 +418,11 @@ def build_packets(items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello
                       (False, _server_hello_flight(), item.ts),
                       (True, b"\x17\x03\x03\x00\x40" + os.urandom(64), item.ts)]
             packets += builder.tcp_conversation(item.client, item.server, item.ts, writes, 443)
+        elif isinstance(item, WebSocketSession):
+            request, response, frames = websocket_wire(item.host, item.path, item.messages, item.deflate)
+            ws_writes = [(True, request, item.ts), (False, response, item.ts)]
+            ws_writes += [(True, f, item.ts + 0.01 * (i + 1)) for i, f in enumerate(frames)]
+            packets += builder.tcp_conversation(item.client, item.server, item.ts, ws_writes, 80)
         elif isinstance(item, QuicHello):
             from flowaudit.readers.capture.quic import build_client_initial
 
@@ -470,7 +505,8 @@ def write_packets(path: Path | str, packets: Iterable[SynthPacket], fmt: str = "
     return writer.count
 
 
-def write_capture(path: Path | str, items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello], *,
+def write_capture(path: Path | str, items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello | WebSocketSession],
+                  *,
                   fmt: str = "pcap", linktype: int = LINKTYPE_ETHERNET, mss: int = 1460, vlan: int | None = None,
                   snaplen: int = 262144, nano: bool = False) -> int:
     """Write a capture of ``items``; returns the number of packets written."""

@@ -80,3 +80,14 @@ def test_scapy_dissects_frames_of_every_link_type(tmp_path: Path) -> None:
     assert len(parsed) == len(packets)
     assert all(p.haslayer(TCP) or p.haslayer(UDP) for p in parsed)
     assert any(p.haslayer(Dot1Q) for p in parsed)
+
+
+def test_websocket_session_frames() -> None:
+    from flowaudit.readers.capture_synth import WebSocketSession, websocket_wire
+
+    request, response, frames = websocket_wire("h.example", "/ws", ["a", b"b"], deflate=True)
+    assert request.startswith(b"GET /ws HTTP/1.1\r\n") and b"permessage-deflate" in response
+    assert [f[0] & 0x40 for f in frames] == [0x40, 0x40] and all(f[1] & 0x80 for f in frames)  # compressed, masked
+    packets = build_packets([WebSocketSession(T0, "10.0.0.2", "198.51.100.3", "h.example", "/ws", ["x"])])
+    plain_request, _, [frame_x] = websocket_wire("h.example", "/ws", ["x"])
+    assert sum(p.payload for p in packets if p.from_client) == len(plain_request) + len(frame_x)

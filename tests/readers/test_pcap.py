@@ -876,3 +876,17 @@ def test_pcapng_ending_with_a_statistics_block_is_not_truncated(tmp_path: Path) 
     path.write_bytes(path.read_bytes()[:-6])
     rows, stats = summary(path)
     assert rows == [POST_ROW] and any("truncated" in w for w in stats.warnings)
+
+
+def test_websocket_messages_after_upgrade(tmp_path: Path) -> None:
+    from flowaudit.readers.capture_synth import WebSocketSession
+
+    path = tmp_path / "ws.pcap"
+    write_capture(path, [WebSocketSession(T0, CLIENT, "198.51.100.30", "push.example.cn", "/push?uid=42",
+                                          ['{"op":"register","imei":"490154203237518"}', b"\x08\x96\x01binary"],
+                                          deflate=True)], mss=30)
+    obs = list(read_capture(path))
+    assert [(o.kind.value, o.url, o.body, o.status, o.error) for o in obs] == [
+        ("request", "http://push.example.cn/push?uid=42", b"", 101, None),
+        ("websocket", "ws://push.example.cn/push?uid=42", b'{"op":"register","imei":"490154203237518"}', None, None),
+        ("websocket", "ws://push.example.cn/push?uid=42", b"\x08\x96\x01binary", None, None)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,12 +18,13 @@ from flowaudit.readers.capture.http1 import (
 )
 from flowaudit.readers.capture.http2 import PREFACE, Http2Connection
 from flowaudit.readers.capture.tcp import TcpStream
+from flowaudit.readers.capture.websocket import WebSocketReader, deflate_parameters
 
 if TYPE_CHECKING:
     from flowaudit.readers.capture.keylog import KeyLog
     from flowaudit.readers.capture.tls_session import TlsSession
 
-UNDECIDED, HTTP, TLS, DNS_TCP, IGNORED, H2C = range(6)
+UNDECIDED, HTTP, TLS, DNS_TCP, IGNORED, H2C, WEBSOCKET = range(7)
 UNDECIDED_CAP = 64 << 10
 UNSYNCED_CAP = 256 << 10
 
@@ -80,7 +82,7 @@ class _Direction:
 class TcpConnection:
     __slots__ = ("ctx", "client_ip", "server_ip", "client_port", "server_port", "c2s", "s2c", "mode", "last_ts",
                  "fins", "http", "req", "resp", "tls", "held", "from_start", "unsynced", "closed", "dns_buf",
-                 "h2", "tunnel_port")
+                 "h2", "tunnel_port", "ws")
 
     def __init__(self, ctx: CaptureContext, client_ip: bytes, client_port: int, server_ip: bytes,
                  server_port: int, from_start: bool) -> None:
@@ -105,6 +107,7 @@ class TcpConnection:
         self.dns_buf = bytearray()
         self.h2: Http2Connection | None = None
         self.tunnel_port: int | None = None
+        self.ws: WebSocketReader | None = None
 
     # input from the streams -----------------------------------------------------------------------------
 
@@ -120,6 +123,10 @@ class TcpConnection:
             return
         if mode == H2C:
             self.h2.feed(from_client, data)  # type: ignore[union-attr]
+            return
+        if mode == WEBSOCKET:
+            if from_client:
+                self.ws.feed(data)  # type: ignore[union-attr]
             return
         if mode == TLS:
             self.tls.data(from_client, data)  # type: ignore[union-attr]
@@ -146,6 +153,9 @@ class TcpConnection:
             (self.req if from_client else self.resp).gap(missing)  # type: ignore[union-attr]
         elif mode == H2C:
             self.h2.gap(from_client)  # type: ignore[union-attr]
+        elif mode == WEBSOCKET:
+            if from_client:
+                self.ws.gap()  # type: ignore[union-attr]
         elif mode == TLS:
             self.tls.gap(from_client, missing)  # type: ignore[union-attr]
         elif mode == UNDECIDED:
@@ -201,10 +211,19 @@ class TcpConnection:
         """The server port requests go to: the CONNECT target's inside a proxy tunnel."""
         return self.tunnel_port or self.server_port
 
-    def _tunnel(self, client_rest: bytes, server_rest: bytes, target: str) -> None:
-        """A proxy answered CONNECT with 2xx: what follows is the tunnelled protocol (usually TLS)."""
+    def _tunnel(self, client_rest: bytes, server_rest: bytes, exchange: HttpExchange) -> None:
+        """A proxy answered CONNECT with 2xx (what follows is the tunnelled protocol, usually TLS), or a server
+        accepted a WebSocket upgrade."""
         self.ctx.junk += self.req.junk if self.req else 0
         self.http = self.req = self.resp = None
+        if exchange.method != "CONNECT":
+            self.mode = WEBSOCKET
+            self.ws = websocket_reader(exchange, self.emit, ip_text(self.client_ip), ip_text(self.server_ip),
+                                       self.port, tls=False, clock=self.ctx.clock)
+            if client_rest:
+                self.ws.feed(client_rest)
+            return
+        target = exchange.target
         self.mode = UNDECIDED
         self.from_start = True
         self.tunnel_port = split_host_port(target)[1] if target else None
@@ -277,8 +296,27 @@ class TcpConnection:
             self.tls.finish()
         if self.h2 is not None:
             self.h2.finish()
+        if self.ws is not None:
+            self.ws.finish()
         if self.req is not None:
             self.ctx.junk += self.req.junk
+
+
+def websocket_reader(upgrade: HttpExchange, emit: Callable[[Observation], None], client_ip: str, server_ip: str,
+                     port: int, tls: bool, clock: Callable[[], float],
+                     authority: str | None = None) -> WebSocketReader:
+    """A reader for the client messages of an accepted WebSocket upgrade; each becomes a WEBSOCKET
+    observation carrying the upgrade request's host, path and query."""
+    deflate, no_takeover = deflate_parameters(header_value(upgrade.response_headers, "sec-websocket-extensions"))
+    base = exchange_observation(upgrade, client_ip, server_ip, port, tls, authority=authority)
+
+    def message(payload: bytes, error: str | None) -> None:
+        emit(Observation(ts=clock(), host=base.host, source=Source.PCAP, kind=ObservationKind.WEBSOCKET,
+                         scheme="wss" if tls else "ws", port=port, path=base.path, query=base.query,
+                         http_version=base.http_version, body=payload, tls=tls, client_ip=client_ip,
+                         server_ip=server_ip, error=error))
+
+    return WebSocketReader(message, deflate, no_takeover)
 
 
 def exchange_observation(ex: HttpExchange, client_ip: str, server_ip: str, server_port: int, tls: bool,

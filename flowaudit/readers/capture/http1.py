@@ -115,21 +115,22 @@ class HttpConversation:
         self.clock = clock
         self.upgraded = False
         self.requests: Http1Parser | None = None
-        # called with (client bytes, server bytes, CONNECT target) when a CONNECT tunnel opens
-        self.on_tunnel: Callable[[bytes, bytes, str], None] | None = None
+        # called with (client bytes, server bytes, the CONNECT or Upgrade exchange) when the connection stops
+        # carrying HTTP/1: a CONNECT tunnel opened, or a WebSocket upgrade was accepted
+        self.on_tunnel: Callable[[bytes, bytes, HttpExchange], None] | None = None
 
-    def tunnel_decided(self, opened: bool, server_rest: bytes, target: str = "") -> None:
-        """The response to a CONNECT arrived: either the connection now carries the tunnelled protocol, or
-        the client's held bytes are parsed as HTTP again."""
+    def tunnel_decided(self, opened: bool, server_rest: bytes, exchange: HttpExchange | None = None) -> None:
+        """The response to a CONNECT or Upgrade arrived: either the connection now carries another protocol,
+        or the client's held bytes are parsed as HTTP again."""
         requests = self.requests
         if requests is None or requests.state != HOLD:
             return
-        if opened and self.on_tunnel is not None:
+        if opened and self.on_tunnel is not None and exchange is not None:
             held = bytes(requests.buf)
             requests.buf.clear()
             requests.state = DEAD
             self.finish()
-            self.on_tunnel(held, server_rest, target)
+            self.on_tunnel(held, server_rest, exchange)
             return
         requests.state = HEAD
         if requests.buf:
@@ -264,7 +265,7 @@ class Http1Parser:
             return
         if self.is_request:
             msg.request_done = True
-            if msg.method == "CONNECT" and self.conv.on_tunnel is not None:
+            if self.conv.on_tunnel is not None and (msg.method == "CONNECT" or _websocket_upgrade(msg.headers)):
                 self.state = HOLD
         else:
             msg.response_done = True
@@ -421,6 +422,9 @@ class Http1Parser:
             self.conv.upgraded = True
             self._done()
             self.state = DEAD
+            rest = bytes(self.buf)
+            self.buf.clear()
+            self.conv.tunnel_decided(_websocket_upgrade(msg.headers), rest, msg)
             return True
         te = header_value(headers, "transfer-encoding")
         cl = header_value(headers, "content-length")
@@ -431,8 +435,10 @@ class Http1Parser:
                 self.state = DEAD
                 rest = bytes(self.buf)
                 self.buf.clear()
-                self.conv.tunnel_decided(True, rest, msg.target)
+                self.conv.tunnel_decided(True, rest, msg)
                 return True
+            self.conv.tunnel_decided(False, b"")
+        elif _websocket_upgrade(msg.headers):  # upgrade refused: the held bytes are HTTP again
             self.conv.tunnel_decided(False, b"")
         if msg.method == "HEAD" or status in (204, 304):
             self._done()
@@ -447,6 +453,11 @@ class Http1Parser:
         else:
             self.state = BODY_CLOSE
         return True
+
+
+def _websocket_upgrade(headers: list[tuple[str, str]]) -> bool:
+    upgrade = header_value(headers, "upgrade")
+    return upgrade is not None and "websocket" in upgrade.lower()
 
 
 def _content_length(value: str) -> int | None:

@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 from flowaudit.core.model import ObservationKind
-from flowaudit.readers.capture.http1 import Http1Parser, HttpConversation, HttpExchange
+from flowaudit.readers.capture.http1 import Http1Parser, HttpConversation, HttpExchange, header_value
 from flowaudit.readers.capture.http2 import PREFACE, Http2Connection
 from flowaudit.readers.capture.tls import (
     ClientHello,
@@ -26,6 +26,7 @@ from flowaudit.readers.capture.tls import (
     parse_server_hello,
 )
 from flowaudit.readers.capture.tls_keys import hkdf_expand_label, tls12_prf
+from flowaudit.readers.capture.websocket import WebSocketReader
 
 if TYPE_CHECKING:
     from flowaudit.readers.capture.connection import TcpConnection
@@ -300,14 +301,39 @@ class TlsSession:
 
 class Http1App:
     def __init__(self, session: TlsSession) -> None:
+        self.session = session
         self.conv = HttpConversation(session.emit, session.conn.ctx.clock)
+        self.conv.on_tunnel = self._upgraded
         self.req = Http1Parser(self.conv, True)
         self.resp = Http1Parser(self.conv, False)
+        self.ws: WebSocketReader | None = None
+
+    def _upgraded(self, client_rest: bytes, server_rest: bytes, exchange: HttpExchange) -> None:
+        if exchange.method == "CONNECT":  # a proxy reached over TLS: what follows is not parsed
+            return
+        from flowaudit.readers.capture.connection import ip_text, websocket_reader
+
+        conn = self.session.conn
+        hello = self.session.hello
+        self.ws = websocket_reader(exchange, conn.emit, ip_text(conn.client_ip), ip_text(conn.server_ip), conn.port,
+                                   tls=True, clock=conn.ctx.clock,
+                                   authority=None if header_value(exchange.headers, "host") else
+                                   (hello.server_name if hello else None))
+        if client_rest:
+            self.ws.feed(client_rest)
 
     def feed(self, from_client: bool, data: bytes) -> None:
+        if self.ws is not None:
+            if from_client:
+                self.ws.feed(data)
+            return
         (self.req if from_client else self.resp).feed(data)
 
     def gap(self, from_client: bool, missing: int) -> None:
+        if self.ws is not None:
+            if from_client:
+                self.ws.gap()
+            return
         (self.req if from_client else self.resp).gap(missing)
 
     def note(self, text: str) -> None:
@@ -318,6 +344,8 @@ class Http1App:
         self.req.finish()
         self.resp.finish()
         self.conv.finish()
+        if self.ws is not None:
+            self.ws.finish()
 
 
 class Http2App:

@@ -262,3 +262,16 @@ def test_refused_connect_keeps_parsing_http(tmp_path: Path) -> None:
                                                                         3128))
     assert [(o.method, o.host, o.status) for o in read_capture(path)] == [("CONNECT", "blocked.example", 403),
                                                                          ("GET", "ok.example", 200)]
+
+
+def test_websocket_over_decrypted_tls(tmp_path: Path, cert) -> None:
+    from flowaudit.readers.capture_synth import websocket_wire
+
+    keylog = tmp_path / "keys.log"
+    t = Transcript(cert[0], keylog)
+    request, response, [frames] = websocket_wire("api.example.test", "/live", ['{"android_id":"9774d56d682e549c"}'])
+    t.exchange(request, response)
+    t.exchange(frames, b"")
+    got = [(o.kind, o.url, o.body) for o in read_capture(t.capture(tmp_path / "wss.pcap"), keylog=keylog)]
+    assert got == [(ObservationKind.REQUEST, "https://api.example.test/live", b""),
+                   (ObservationKind.WEBSOCKET, "wss://api.example.test/live", b'{"android_id":"9774d56d682e549c"}')]
