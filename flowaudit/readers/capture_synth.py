@@ -128,7 +128,7 @@ def websocket_wire(host: str, path: str, messages: Sequence[str | bytes], deflat
     response = server.send(AcceptConnection(extensions=[PerMessageDeflate()] if deflate else []))
     client.receive_data(response)
     list(client.events())
-    return request, response, [client.send(Message(data=m)) for m in messages]
+    return request, response, [client.send(Message(data=m)) for m in messages]  # type: ignore[type-var]
 
 
 @dataclass(slots=True)
