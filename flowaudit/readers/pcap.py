@@ -137,6 +137,7 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
     read_packet = reader._read_packet
     packets = 0
     total_bytes = 0
+    base_packets, base_bytes = stats.packets, stats.bytes  # kept current as observations are yielded (progress)
     truncated = 0
     last_sweep_ts = None
     ts = 0.0
@@ -264,6 +265,7 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
                 quic.datagram(ip.src, sport, ip.dst, dport, payload)
         if out:
             stats.observations += len(out)
+            stats.packets, stats.bytes = base_packets + packets, base_bytes + total_bytes
             yield from out
             out.clear()
         if last_sweep_ts is None:
@@ -294,8 +296,7 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
     yield from out
     out.clear()
 
-    stats.packets += packets
-    stats.bytes += total_bytes
+    stats.packets, stats.bytes = base_packets + packets, base_bytes + total_bytes
     stats.truncated_packets += truncated
     stats.gaps += ctx.gaps
     stats.undecryptable_tls += ctx.undecryptable_tls

@@ -890,3 +890,11 @@ def test_websocket_messages_after_upgrade(tmp_path: Path) -> None:
         ("request", "http://push.example.cn/push?uid=42", b"", 101, None),
         ("websocket", "ws://push.example.cn/push?uid=42", b'{"op":"register","imei":"490154203237518"}', None, None),
         ("websocket", "ws://push.example.cn/push?uid=42", b"\x08\x96\x01binary", None, None)]
+
+
+def test_stats_follow_progress_while_iterating(tmp_path: Path) -> None:
+    path = tmp_path / "progress.pcap"
+    write_capture(path, [get(f"/p{i}", ts=T0 + i) for i in range(5)])
+    stats = CaptureStats()
+    seen = [stats.packets for _ in read_capture(path, stats=stats)]
+    assert seen == sorted(seen) and 0 < seen[0] < seen[-1] <= stats.packets == 50
