@@ -226,6 +226,7 @@ def _read(reader, fobj, size: int, path: Path, keylog, stats: CaptureStats,  # t
             stream = conn.c2s if from_client else conn.s2c
             if flags & 0x02:
                 stream.syn(seq)
+                seq = (seq + 1) & 0xFFFFFFFF  # data on a SYN (TCP Fast Open) follows the SYN's own number
             if conn.mode != IGNORED:  # nothing more to learn from it (undecryptable TLS, other protocols)
                 if payload or ip.truncated:
                     stream.segment(seq, payload, ip.truncated)

@@ -898,3 +898,20 @@ def test_stats_follow_progress_while_iterating(tmp_path: Path) -> None:
     stats = CaptureStats()
     seen = [stats.packets for _ in read_capture(path, stats=stats)]
     assert seen == sorted(seen) and 0 < seen[0] < seen[-1] <= stats.packets == 50
+
+
+def test_tcp_fast_open_data_on_the_syn(tmp_path: Path) -> None:
+    from flowaudit.readers.capture_synth import _ip, _tcp, frame
+
+    packets = build_packets([post()])
+    first_data = next(p for p in packets if p.payload and p.from_client)
+    syn = packets[0]
+    payload = first_data.frame[54:]
+    src, dst = bytes([10, 0, 0, 2]), bytes([203, 0, 113, 7])
+    sport = int.from_bytes(syn.frame[34:36], "big")
+    syn_with_data = _ip(src, dst, 6, _tcp(src, dst, sport, 80, first_data.seq - 1, 0, 0x02, payload))
+    packets[0] = SynthPacket(syn.ts, frame(LINKTYPE_ETHERNET, syn_with_data, 4), LINKTYPE_ETHERNET)
+    packets.remove(first_data)
+    path = tmp_path / "tfo.pcap"
+    write_packets(path, packets)
+    assert summary(path)[0] == [POST_ROW]
