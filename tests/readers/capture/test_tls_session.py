@@ -171,9 +171,10 @@ def test_http2_decrypted(tmp_path: Path, cert) -> None:
                     202, None)]
 
 
-def test_resumed_tls13_session(tmp_path: Path, cert) -> None:
+@pytest.mark.parametrize("max_version", [None, ssl.TLSVersion.TLSv1_2], ids=["tls13", "tls12"])
+def test_resumed_session(tmp_path: Path, cert, max_version) -> None:
     keylog = tmp_path / "keys.log"
-    first = Transcript(cert[0], keylog)
+    first = Transcript(cert[0], keylog, max_version=max_version)
     first.exchange(REQUEST, RESPONSE)
     session = first.client.session
     second = Transcript(cert[0], keylog, session=session, client_ctx=first.client_ctx,
