@@ -99,3 +99,16 @@ def test_real_published_lists() -> None:
                            "位置信息、应用安装列表、剪贴板信息")
     assert ids == ["android_id", "idfv", "oaid", "os_version", "device_model", "carrier", "precise_location",
                    "coarse_location", "installed_apps", "clipboard"]
+
+
+@pytest.mark.parametrize(("text", "ids", "rest"), [
+    ("Device identifiers (IMEI, Android ID)", ["imei", "android_id"], ""),
+    ("device information", ["device_model", "os_version", "screen_info"], ""),
+    ("Location information, IP address", ["precise_location", "coarse_location", "ip_address"], ""),
+    ("email address and phone number", ["email", "phone_number"], ""),
+    ("advertising identifier", ["gaid", "idfa", "oaid"], ""),
+    ("approximate location", ["coarse_location"], ""),
+    ("camera, microphone, nickname", ["photos", "audio"], "nickname"),
+])
+def test_english_declarations(text: str, ids: list[str], rest: str) -> None:
+    assert map_type_name(text) == (ids, rest)
