@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flowaudit.core.taxonomy import (
     GROUPS,
@@ -112,3 +114,10 @@ def test_real_published_lists() -> None:
 ])
 def test_english_declarations(text: str, ids: list[str], rest: str) -> None:
     assert map_type_name(text) == (ids, rest)
+
+
+@given(st.text(max_size=120))
+def test_map_type_name_never_raises_and_returns_known_ids(text: str) -> None:
+    ids, rest = map_type_name(text)
+    assert set(ids) <= set(TYPE_IDS) and len(ids) == len(set(ids))
+    assert isinstance(rest, str)
