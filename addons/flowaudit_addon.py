@@ -10,8 +10,8 @@ the event loop never waits on the database. A request is snapshotted when it has
 recorded when its response or its error arrives; whatever is still in flight at shutdown is recorded too.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: mitmproxy loads this file as a script without registering it in
+# sys.modules, and dataclasses cannot resolve string annotations of such a module.
 import asyncio
 import html
 import ipaddress
@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from mitmproxy import exceptions, http, tls
+from mitmproxy import exceptions, http, tcp, tls
 from mitmproxy.addonmanager import Loader
 
 from flowaudit.core.markers import MARKER_HOST, marker_from_observation
-from flowaudit.core.model import Observation
-from flowaudit.core.pipeline import analyze
+from flowaudit.core.model import Observation, ObservationKind, Source
 from flowaudit.core.profile import DeviceProfile
 from flowaudit.readers.mitmflow import (
     PINNING_ERROR,
@@ -46,7 +45,6 @@ log = logging.getLogger("flowaudit.proxy")
 DEFAULT_SESSION = "default"
 DEFAULT_BODY_CAP = 1_000_000
 MAX_SESSION_NAME = 200
-RETRY_INTERVAL = 5.0
 # settings row through which another process (CLI, dashboard) switches the running proxy's session
 ACTIVE_SESSION_KEY = "proxy.session"
 # never recorded: it is meant for the proxy, not for whoever the device talks to
@@ -132,23 +130,27 @@ class ProxyStatus:
     """What the proxy has done so far; `flowaudit proxy` prints it and the error state it carries."""
 
     recorded: int = 0
+    stored: int = 0
     markers: int = 0
     pinned_hosts: dict[str, set[str]] = field(default_factory=dict)
     storage_errors: int = 0
     last_error: str | None = None
     late_stored: int = 0
     rescue_file: str | None = None
+    control_errors: int = 0      # markers, events or session switches that could not be written
 
     @property
     def ok(self) -> bool:
-        return self.storage_errors == 0
+        return self.storage_errors == 0 and self.control_errors == 0
 
 
 class FlowauditAddon:
     def __init__(self) -> None:
         self.store: Any = None
-        self.writer: Any = None
-        self.index: Any = None
+        self.recording: Any = None
+        self.writer_process = True
+        self._recording_mode: bool | None = None
+        self._writer_lost = False
         self.status = ProxyStatus()
         self.default_session: str = DEFAULT_SESSION
         self.rules: list[ClientRule] = []
@@ -165,9 +167,7 @@ class FlowauditAddon:
         self._lock = threading.Lock()
         self._watch_task: asyncio.Task[None] | None = None
         self._reported_failures = 0
-        self._last_retry = 0.0
         self._connect_targets: dict[str, tuple[str, int]] = {}
-        self._retried: set[int] = set()
 
     # options ------------------------------------------------------------------------------------
 
@@ -188,6 +188,9 @@ class FlowauditAddon:
                           "WireGuard server per phone).")
         loader.add_option("flowaudit_first_party", Sequence[str], [],
                           "The audited app's own domains (requests to them are first-party, not an SDK).")
+        loader.add_option("flowaudit_writer_process", bool, True,
+                          "Store from a writer process of its own (keeps database work off the proxy's core); "
+                          "off: a writer thread in the proxy process.")
         loader.add_option("flowaudit_upstream_override", str, "",
                           "Testing only: after recording its real destination, send a request to HOST:PORT instead "
                           "(HOST:PORT for all, ORIGINAL_PORT=HOST:PORT per port; comma-separated).")
@@ -207,7 +210,8 @@ class FlowauditAddon:
                 raise exceptions.OptionsError(f"flowaudit_session: {exc}") from None
         if "flowaudit_client_sessions" in updated:
             try:
-                self.rules = [parse_client_rule(spec) for spec in opts.flowaudit_client_sessions]
+                specs = [part for spec in opts.flowaudit_client_sessions for part in spec.split(",") if part.strip()]
+                self.rules = [parse_client_rule(spec) for spec in specs]
             except ValueError as exc:
                 raise exceptions.OptionsError(f"flowaudit_client_sessions: {exc}") from None
         if "flowaudit_device_profile" in updated:
@@ -221,8 +225,11 @@ class FlowauditAddon:
             self.first_party = [d.strip().lower().rstrip(".") for d in opts.flowaudit_first_party if d.strip()]
         if "flowaudit_keep_raw" in updated:
             self.keep_raw = bool(opts.flowaudit_keep_raw)
+        if "flowaudit_writer_process" in updated:
+            self.writer_process = bool(opts.flowaudit_writer_process)
         session_options = {"flowaudit_db", "flowaudit_session", "flowaudit_device_profile", "flowaudit_keep_raw",
-                           "flowaudit_first_party", "flowaudit_client_sessions", "flowaudit_body_cap"}
+                           "flowaudit_first_party", "flowaudit_client_sessions", "flowaudit_body_cap",
+                           "flowaudit_writer_process"}
         if updated & session_options:
             self._open_storage(opts.flowaudit_db or None)
 
@@ -246,22 +253,21 @@ class FlowauditAddon:
     def _open_storage(self, db: str | None) -> None:
         from flowaudit.db.engine import StorageError, database_url
         from flowaudit.db.store import Store
-        from flowaudit.db.writer import Writer
         from flowaudit.signature_db import SignatureFileError, default_index
 
         try:
-            self.index = default_index()
+            default_index()
         except SignatureFileError as exc:
             raise exceptions.OptionsError(f"flowaudit: signature database does not load: {exc}") from None
         url = database_url(db)
-        if self.store is None or url != self._db_url or self.store.body_cap != self.body_cap:
+        if (self.store is None or url != self._db_url or self.store.body_cap != self.body_cap
+                or self._recording_mode != self.writer_process):
             self._close_storage()
             try:
-                self.store = Store(url, body_cap=self.body_cap)
+                self.store = Store(url, body_cap=self.body_cap)   # migrates; sessions, markers and events
             except StorageError as exc:
                 raise exceptions.OptionsError(f"flowaudit_db: {exc}") from None
             self._db_url = url
-            self.writer = Writer(self.store)
             self._control = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowaudit-control")
         self.sessions = {}
         names = [self.default_session, *dict.fromkeys(rule.session for rule in self.rules)]
@@ -272,20 +278,33 @@ class FlowauditAddon:
                 raise exceptions.OptionsError(f"flowaudit_db: {exc}") from None
             except Exception as exc:  # noqa: BLE001 - any database failure must reach the user as one line
                 raise exceptions.OptionsError(f"flowaudit_db: cannot open session {name!r}: {_one_line(exc)}") from None
+        if self.recording is None:
+            from flowaudit.addons.recorder import ProcessRecording, RecorderError, ThreadRecording
+
+            try:
+                self.recording = (ProcessRecording if self.writer_process else ThreadRecording)(url, self.body_cap)
+            except RecorderError as exc:
+                raise exceptions.OptionsError(f"flowaudit_db: {exc}") from None
+            self._recording_mode = self.writer_process
 
     def _open_session(self, name: str) -> Any:
         return self.store.open_session(name, device_profile=self.profile, keep_raw=True if self.keep_raw else None,
                                        first_party=self.first_party or None)
 
     def _close_storage(self) -> None:
-        if self.writer is not None:
-            self._finish_writer()
+        if self.recording is not None:
+            self._finish_recording()
         if self._control is not None:
             self._control.shutdown(wait=True)
             self._control = None
         if self.store is not None:
             self.store.close()
-        self.store = self.writer = None
+        self.store = self.recording = None
+
+    @property
+    def writer(self) -> Any:
+        """Whether recording is set up (kept for the hooks' early returns)."""
+        return self.recording
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -309,46 +328,29 @@ class FlowauditAddon:
             self.check_storage()
             if not self._control_jobs:
                 self._run_control(self.follow_active_session)
-            now = time.monotonic()
-            if self.writer is not None and self.writer.stats.failed_items and now - self._last_retry >= RETRY_INTERVAL:
-                self._last_retry = now
-                self.retry_failed()
 
     def check_storage(self) -> None:
-        """Report new storage failures loudly (mitmproxy's log at error level, and the status)."""
-        if self.writer is None:
+        """Report storage failures loudly (mitmproxy's log at error level) and keep them in the status."""
+        if self.recording is None:
             return
-        stats = self.writer.stats
-        if stats.failed > self._reported_failures:
-            self.status.storage_errors += stats.failed - self._reported_failures
-            self.status.last_error = stats.last_error
+        state = self.recording.poll()
+        self.status.stored = state.stored
+        if state.unstored and state.unstored != self._reported_failures:
+            self.status.last_error = state.last_error
             log.error("flowaudit: STORAGE ERROR: %d observation(s) not stored yet (kept in memory, retrying): %s",
-                      stats.failed, stats.last_error)
-            self._reported_failures = stats.failed
-
-    def retry_failed(self) -> int:
-        """Hand failed observations back to the writer (each pop is atomic against the writer thread)."""
-        items = []
-        stats = self.writer.stats
-        while stats.failed_items:
-            try:
-                items.append(stats.failed_items.pop(0))
-            except IndexError:
-                break
-        if not items:
-            return 0
-        with self.writer._lock:  # noqa: SLF001 - the writer's own counter lock
-            stats.failed -= len(items)
-        self._reported_failures = max(0, self._reported_failures - len(items))
-        for session, analysis in items:
-            self._retried.add(id(analysis))
-            self.writer.submit(session, analysis)
-        log.warning("flowaudit: retrying %d observation(s) that could not be stored", len(items))
-        return len(items)
+                      state.unstored, state.last_error)
+        elif self._reported_failures and not state.unstored:
+            log.warning("flowaudit: storage recovered; every observation is stored")
+        self._reported_failures = state.unstored
+        if not state.alive and not self._writer_lost:
+            self._writer_lost = True
+            self.status.control_errors += 1
+            self.status.last_error = state.last_error
+            log.error("flowaudit: STORAGE ERROR: %s", state.last_error)
 
     def done(self) -> None:
         """Shutdown: record requests still in flight, then flush everything queued."""
-        if self.writer is None:
+        if self.recording is None:
             return
         if self._watch_task is not None:
             self._watch_task.cancel()
@@ -360,7 +362,7 @@ class FlowauditAddon:
                 obs.error = "in flight when the proxy stopped (no response recorded)"
             self._submit(session, obs)
         self._wait_control()
-        stored = self._finish_writer()
+        stored = self._finish_recording()
         try:
             self.store.record_event(self.sessions[self.default_session].id, "info" if self.status.ok else "error",
                                     "proxy", f"proxy stopped; {stored} observation(s) stored, "
@@ -371,71 +373,19 @@ class FlowauditAddon:
             self._control.shutdown(wait=True)
             self._control = None
         self.store.close()
-        self.store = self.writer = None
+        self.store = self.recording = None
 
-    def _finish_writer(self) -> int:
-        from flowaudit.db.writer import WriterError
-
-        writer = self.writer
-        # one more attempt for anything that failed earlier, then drain and stop
-        if writer.stats.failed_items:
-            self.retry_failed()
-        try:
-            writer.flush()
-        except WriterError as exc:
-            log.error("flowaudit: %s", exc)
-        if writer.stats.failed_items:
-            time.sleep(0.5)
-            self.retry_failed()
-        try:
-            stats = writer.close()
-        except WriterError as exc:
-            stats = writer.stats
-            self.status.storage_errors = stats.failed
-            self.status.last_error = stats.last_error
-            log.error("flowaudit: STORAGE ERROR at shutdown: %s", exc)
-            self.status.rescue_file = self._rescue(stats.failed_items)
-        unstored = {id(analysis) for _, analysis in stats.failed_items}
-        self.status.late_stored = len(self._retried - unstored)
-        return stats.stored
-
-    def _rescue(self, items: list[Any]) -> str | None:
-        """Write what could not be stored to a HAR file that `flowaudit import` reads back."""
-        if not items:
-            return None
-        import json
-        import os
-        import tempfile
-        from datetime import UTC, datetime
-
-        from sqlalchemy.engine import make_url
-
-        url = make_url(self._db_url) if self._db_url else None
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        name = f"flowaudit-unstored-{stamp}.har"
-        candidates = []
-        if url is not None and url.get_backend_name() == "sqlite" and url.database:
-            candidates.append(Path(url.database).parent / name)
-        candidates += [Path.cwd() / name, Path(tempfile.gettempdir()) / name]
-        har = {"log": {"version": "1.2", "creator": {"name": "flowaudit", "version": "proxy"},
-                       "entries": [_har_entry(session.name, analysis.observation) for session, analysis in items]}}
-        data = json.dumps(har).encode("utf-8")
-        for path in candidates:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-            except OSError:
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
-                continue
-            log.error("flowaudit: %d observation(s) that could not be stored were written to %s; "
-                      "store them later with: flowaudit import %s --session NAME", len(items), path, path)
-            return str(path)
-        log.error("flowaudit: %d observation(s) could not be stored nor written to a rescue file", len(items))
-        return None
+    def _finish_recording(self) -> int:
+        state = self.recording.close()
+        self.status.stored = state.stored
+        self.status.storage_errors = state.unstored
+        self.status.late_stored = state.late_stored
+        self.status.rescue_file = state.rescue_file
+        if state.unstored:
+            self.status.last_error = state.last_error
+            log.error("flowaudit: STORAGE ERROR: %d observation(s) could not be stored: %s",
+                      state.unstored, state.last_error)
+        return state.stored
 
     # sessions -----------------------------------------------------------------------------------
 
@@ -523,7 +473,13 @@ class FlowauditAddon:
         if flow.request.pretty_host == MARKER_HOST or flow.request.host == MARKER_HOST:
             self._answer_marker(flow)
             return
-        self._snapshot(flow)
+        entry = self._in_flight.get(flow.id)
+        if entry is None:
+            self._snapshot(flow)
+        else:
+            # the head was taken at requestheaders; the body has arrived since
+            raw = flow.request.raw_content or b""
+            entry[1].body, entry[1].body_size = raw[: self.body_cap], len(raw)
         origin = flow.metadata.get(_META_ORIGIN)
         target = self._override_for(origin[1] if origin else flow.request.port)
         if target:
@@ -580,6 +536,18 @@ class FlowauditAddon:
             obs.host, obs.port = flow.metadata[_META_ORIGIN]
         self._submit(session, obs)
 
+    def tcp_start(self, flow: tcp.TCPFlow) -> None:
+        """A TLS connection that carries something other than HTTP: its server name is still a sighting."""
+        if self.writer is None or not flow.client_conn.sni:
+            return
+        session = self._session_for_flow(flow)
+        address = flow.server_conn.address
+        obs = Observation(ts=flow.timestamp_created, host=flow.client_conn.sni, source=Source.PROXY,
+                          kind=ObservationKind.TLS_SNI, session=session.name, tls=True,
+                          port=address[1] if address else None,
+                          client_ip=flow.client_conn.peername[0] if flow.client_conn.peername else None)
+        self._submit(session, obs)
+
     def tls_failed_client(self, data: tls.TlsData) -> None:
         if self.writer is None:
             return
@@ -604,15 +572,7 @@ class FlowauditAddon:
     # recording ----------------------------------------------------------------------------------
 
     def _submit(self, session: Any, obs: Observation) -> None:
-        try:
-            analysis = analyze(obs, self.index, session.profile if session.profile.values else self.profile,
-                               first_party=session.first_party, salt=session.salt)
-        except Exception as exc:  # noqa: BLE001 - a hostile request must not lose its observation
-            from flowaudit.core.pipeline import Analysis
-
-            log.error("flowaudit: analysis failed for %s: %s", obs.host, _one_line(exc))
-            analysis = Analysis(obs, None, notes=[f"analysis failed: {_one_line(exc)}"])
-        self.writer.submit(session, analysis)
+        self.recording.submit(session, obs)
         self.status.recorded += 1
 
     def _answer_marker(self, flow: http.HTTPFlow) -> None:
@@ -650,7 +610,7 @@ class FlowauditAddon:
             try:
                 func(*args)
             except Exception as exc:  # noqa: BLE001 - loud, never silent
-                self.status.storage_errors += 1
+                self.status.control_errors += 1
                 self.status.last_error = _one_line(exc)
                 log.error("flowaudit: STORAGE ERROR (%s): %s", getattr(func, "__name__", "write"), _one_line(exc))
 
@@ -664,33 +624,6 @@ class FlowauditAddon:
                 future.result(timeout)
             except Exception:  # noqa: BLE001, S112 - errors are logged by the job itself
                 continue
-
-
-def _har_entry(session: str, obs: Observation) -> dict[str, Any]:
-    import base64
-    from datetime import UTC, datetime
-
-    entry: dict[str, Any] = {
-        "startedDateTime": datetime.fromtimestamp(obs.ts, UTC).isoformat(),
-        "time": 0,
-        "request": {"method": obs.method or "GET", "url": obs.url if not obs.host_only else f"https://{obs.host}/",
-                    "httpVersion": obs.http_version or "", "headers": [{"name": k, "value": v} for k, v in obs.headers],
-                    "queryString": [], "cookies": [], "headersSize": -1, "bodySize": obs.body_size or 0},
-        "response": {"status": obs.status or 0, "statusText": "", "httpVersion": "",
-                     "headers": [{"name": k, "value": v} for k, v in obs.response_headers], "cookies": [],
-                     "content": {"size": obs.response_size or 0, "mimeType": ""}, "redirectURL": "",
-                     "headersSize": -1, "bodySize": -1},
-        "cache": {}, "timings": {"send": 0, "wait": 0, "receive": 0},
-        "_flowaudit": {"session": session, "kind": str(obs.kind)},
-    }
-    if obs.body:
-        entry["request"]["postData"] = {"mimeType": obs.header("content-type") or "application/octet-stream",
-                                        "text": base64.b64encode(obs.body).decode("ascii"), "encoding": "base64"}
-    if obs.error:
-        entry["response"]["_error"] = obs.error
-    if obs.server_ip:
-        entry["serverIPAddress"] = obs.server_ip
-    return entry
 
 
 def read_active_session(store: Any) -> str | None:

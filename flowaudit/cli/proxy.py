@@ -97,7 +97,7 @@ class _Announce:
         click.echo(f"CA certificate: {ca}", err=True)
         lan = lan_address()
         port = addresses[0][1] if addresses else DEFAULT_PORT
-        if self.mode.startswith("wireguard"):
+        if "wireguard" in self.mode:
             click.echo("Device set-up: install the WireGuard app and import the configuration printed above "
                        "(QR code with `mitmweb`), then open http://mitm.it in the phone's browser and install the "
                        "certificate.", err=True)
@@ -148,8 +148,9 @@ async def _run_proxy(master: Any, dashboard: Any) -> None:
 
 
 @click.command("proxy")
-@click.option("--mode", default="regular", show_default=True,
-              help="regular (Wi-Fi proxy), wireguard, transparent, upstream:URL, socks5 (any mitmproxy mode spec).")
+@click.option("--mode", "modes", multiple=True, default=("regular",), show_default=True,
+              help="regular (Wi-Fi proxy), wireguard, transparent, upstream:URL, socks5 (any mitmproxy mode spec; "
+                   "repeat for several, e.g. one wireguard@PORT per phone).")
 @click.option("--listen-host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Loopback by default; a phone needs a LAN address (use --proxyauth).")
 @click.option("--port", "port", type=click.IntRange(0, 65535), default=None,
@@ -172,7 +173,7 @@ async def _run_proxy(master: Any, dashboard: Any) -> None:
 @click.option("--dashboard", is_flag=True, help="Serve the dashboard from the same process.")
 @click.option("--dashboard-port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--show-flows", is_flag=True, help="Print every flow as mitmdump does.")
-def proxy_command(mode: str, listen_host: str, port: int | None, db: str, session: str, device_profile: str | None,
+def proxy_command(modes: tuple[str, ...], listen_host: str, port: int | None, db: str, session: str, device_profile: str | None,
                   keep_raw: bool, first_party: tuple[str, ...], client_sessions: tuple[str, ...],
                   proxyauth: str | None, confdir: str, body_cap: int, set_options: tuple[str, ...],
                   dashboard: bool, dashboard_port: int, show_flows: bool) -> None:
@@ -189,10 +190,11 @@ def proxy_command(mode: str, listen_host: str, port: int | None, db: str, sessio
     from flowaudit.db.engine import database_url
 
     load_profile(device_profile)  # one-line error before anything starts
-    warning = exposure_warning(listen_host, mode, proxyauth)
-    if warning:
+    warnings = {w for w in (exposure_warning(listen_host, m, proxyauth) for m in modes) if w}
+    for warning in sorted(warnings):
         click.secho(warning, fg="yellow", err=True)
-    if mode.startswith("wireguard") and is_loopback(listen_host):
+    mode = ", ".join(modes)
+    if any(m.startswith("wireguard") for m in modes) and is_loopback(listen_host):
         click.echo("note: in WireGuard mode a phone must reach this computer; use --listen-host 0.0.0.0", err=True)
 
     dashboard_server = None
@@ -214,7 +216,8 @@ def proxy_command(mode: str, listen_host: str, port: int | None, db: str, sessio
         # mitmproxy's terminal log shows everything from here on (WireGuard keys, listen errors, storage errors)
         root = logging.getLogger()
         for handler in list(root.handlers):
-            root.removeHandler(handler)
+            if type(handler) is logging.StreamHandler:   # the plain console handler of `flowaudit --debug`
+                root.removeHandler(handler)
         root.setLevel(logging.INFO)
         for noisy in ("tornado", "asyncio", "hpack", "quic", "passlib", "sqlalchemy", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -227,7 +230,7 @@ def proxy_command(mode: str, listen_host: str, port: int | None, db: str, sessio
             "flowaudit_body_cap": body_cap,
         }
         try:
-            opts.update(mode=[mode], listen_host=listen_host, confdir=confdir)
+            opts.update(mode=list(modes), listen_host=listen_host, confdir=confdir)
             if port is not None:
                 opts.update(listen_port=port)
             if proxyauth:
@@ -378,6 +381,8 @@ def _check_db(db: str) -> bool:
         return bool(_check(False, "database", str(exc)))
     try:
         with store.engine.connect() as conn:
+            if store.is_sqlite:
+                conn.exec_driver_sql("PRAGMA busy_timeout=2000")   # report a held lock instead of waiting
             # a real write, rolled back: catches read-only files, full disks and locks held by others
             conn.execute(insert(EventRow).values(session_id=None, ts=time.time(), level="info", source="doctor",
                                                  message="write check"))

@@ -48,7 +48,7 @@ def umeng_flow(path: str = "/unify_logs", body: bytes = b'{"imei":"4901542032375
 def addon_ctx(db_url):
     addon = FlowauditAddon()
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, flowaudit_db=db_url, flowaudit_session="run-1")
+        tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_session="run-1")
         yield addon, tctx, db_url
     if addon.writer is not None:
         addon.done()
@@ -62,21 +62,21 @@ def test_configure_rejects_bad_options(tmp_path, db_url):
     addon = FlowauditAddon()
     with taddons.context(addon) as tctx:
         with pytest.raises(exceptions.OptionsError, match="flowaudit_body_cap"):
-            tctx.configure(addon, flowaudit_db=db_url, flowaudit_body_cap=0)
+            tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_body_cap=0)
         with pytest.raises(exceptions.OptionsError, match="flowaudit_client_sessions.*not an IP"):
-            tctx.configure(addon, flowaudit_db=db_url, flowaudit_client_sessions=["phone=lab"])
+            tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_client_sessions=["phone=lab"])
         with pytest.raises(exceptions.OptionsError, match="flowaudit_device_profile: file not found"):
-            tctx.configure(addon, flowaudit_db=db_url, flowaudit_device_profile=str(tmp_path / "none.yaml"))
+            tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_device_profile=str(tmp_path / "none.yaml"))
         bad = tmp_path / "bad.yaml"
         bad.write_text("no_such_type: 1\n")
         with pytest.raises(exceptions.OptionsError, match="invalid profile"):
-            tctx.configure(addon, flowaudit_db=db_url, flowaudit_device_profile=str(bad))
+            tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_device_profile=str(bad))
         with pytest.raises(exceptions.OptionsError, match="flowaudit_db: database directory does not exist"):
-            tctx.configure(addon, flowaudit_db=str(tmp_path / "missing" / "x.db"))
+            tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=str(tmp_path / "missing" / "x.db"))
         with pytest.raises(exceptions.OptionsError, match="flowaudit_session: session name is empty"):
-            tctx.configure(addon, flowaudit_db=db_url, flowaudit_session="  ")
+            tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_session="  ")
         with pytest.raises(exceptions.OptionsError, match="flowaudit_upstream_override"):
-            tctx.configure(addon, flowaudit_db=db_url, flowaudit_upstream_override="nohost")
+            tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_upstream_override="nohost")
     if addon.writer is not None:
         addon.done()
 
@@ -160,7 +160,7 @@ def test_destination_rewritten_by_another_addon_keeps_the_original_host(addon_ct
 def test_upstream_override_records_the_real_destination(db_url):
     addon = FlowauditAddon()
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, flowaudit_db=db_url, flowaudit_upstream_override="127.0.0.1:8999")
+        tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_upstream_override="127.0.0.1:8999")
         f = umeng_flow()
         f.request.scheme, f.request.port = "http", 80
         cycle(tctx, addon, f)
@@ -215,8 +215,9 @@ def test_session_switch_url(addon_ctx):
 def test_client_sessions_map_devices(db_url):
     addon = FlowauditAddon()
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, flowaudit_db=db_url, flowaudit_session="default-run",
-                       flowaudit_client_sessions=["192.168.7.0/24=phone-a"])
+        tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_session="default-run",
+                       flowaudit_client_sessions=["192.168.7.0/24=phone-a,port:51821=phone-b"])
+        assert [r.session for r in addon.rules] == ["phone-a", "phone-b"]
         phone = tflow.tflow(resp=True)
         phone.client_conn.peername = ("192.168.7.20", 40000)
         other = tflow.tflow(resp=True)
@@ -274,7 +275,7 @@ def test_device_profile_and_keep_raw_reach_the_session(tmp_path, db_url):
     profile.write_text("imei: '490154203237518'\n")
     addon = FlowauditAddon()
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, flowaudit_db=db_url, flowaudit_device_profile=str(profile), flowaudit_keep_raw=True,
+        tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_device_profile=str(profile), flowaudit_keep_raw=True,
                        flowaudit_first_party=["Example.COM"])
         assert addon.sessions["default"].keep_raw is True
         assert addon.sessions["default"].profile.values == {"imei": ["490154203237518"]}
@@ -291,8 +292,9 @@ def test_device_profile_and_keep_raw_reach_the_session(tmp_path, db_url):
 def test_storage_failure_is_loud_and_retried(sqlite_path, caplog):
     addon = FlowauditAddon()
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, flowaudit_db=sqlite_path)
-        engine = addon.store.engine
+        tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=sqlite_path)
+        recorder = addon.recording.recorder
+        engine = recorder.store.engine
 
         def read_only(dbapi_conn, _record):
             dbapi_conn.execute("PRAGMA query_only=ON")
@@ -300,18 +302,26 @@ def test_storage_failure_is_loud_and_retried(sqlite_path, caplog):
         event.listen(engine, "connect", read_only)
         engine.dispose()
         cycle(tctx, addon, tflow.tflow(resp=True))
-        addon.writer.flush()
+        recorder.writer.flush()
         with caplog.at_level(logging.ERROR):
             addon.check_storage()
-        assert addon.status.storage_errors == 1
-        assert "STORAGE ERROR" in caplog.text and "readonly" in caplog.text.lower()
+        assert "STORAGE ERROR: 1 observation(s) not stored yet" in caplog.text and "readonly" in caplog.text.lower()
+        assert "readonly" in addon.status.last_error
         event.remove(engine, "connect", read_only)
         engine.dispose()
-        assert addon.retry_failed() == 1
+        for _ in range(5):   # the retry that check_storage started may still fail once while the engine resets
+            recorder.writer.flush()
+            if not recorder.retry_failed():
+                break
+        recorder.writer.flush()
+        assert recorder.writer.stats.failed == 0
+        with caplog.at_level(logging.WARNING):
+            addon.check_storage()
+        assert "storage recovered" in caplog.text
         addon.done()
     (obs,) = rows(sqlite_path, ObservationRow)
     assert obs.status == 200
-    assert addon.status.late_stored == 1
+    assert addon.status.late_stored == 1 and addon.status.ok
 
 
 def _detectors_present() -> bool:
@@ -332,7 +342,7 @@ def test_detections_stored_for_profile_value(tmp_path, db_url):
     profile.write_text("imei: '490154203237518'\n")
     addon = FlowauditAddon()
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, flowaudit_db=db_url, flowaudit_device_profile=str(profile))
+        tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=db_url, flowaudit_device_profile=str(profile))
         cycle(tctx, addon, umeng_flow(body=b'{"header":{"imei":"490154203237518"}}'))
         addon.done()
     detections = rows(db_url, DetectionRow)
@@ -348,8 +358,8 @@ def test_unstorable_observations_are_rescued_to_an_importable_har(sqlite_path, c
 
     addon = FlowauditAddon()
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, flowaudit_db=sqlite_path)
-        engine = addon.store.engine
+        tctx.configure(addon, flowaudit_writer_process=False, flowaudit_db=sqlite_path)
+        engine = addon.recording.recorder.store.engine
 
         def read_only(dbapi_conn, _record):
             dbapi_conn.execute("PRAGMA query_only=ON")
@@ -366,3 +376,36 @@ def test_unstorable_observations_are_rescued_to_an_importable_har(sqlite_path, c
     (obs,) = list(read_har(rescue))
     assert (obs.host, obs.path, obs.method, obs.status) == ("ulogs.umeng.com", "/unify_logs", "POST", 200)
     assert obs.body == b'{"imei":"490154203237518"}'
+
+
+def test_writer_process_stores_and_reports(db_url):
+    """The default: analysis and storage in a writer process of its own."""
+    addon = FlowauditAddon()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, flowaudit_db=db_url, flowaudit_session="proc")
+        assert addon.recording.process.is_alive()
+        for _ in range(25):
+            cycle(tctx, addon, umeng_flow())
+        addon.done()
+    observations = rows(db_url, ObservationRow)
+    assert len(observations) == 25 and {o.sdk_id for o in observations} == {"umeng-analytics"}
+    assert addon.status.stored == 25 and addon.status.ok
+
+
+def test_writer_process_that_cannot_open_the_database_is_an_options_error(tmp_path):
+    addon = FlowauditAddon()
+    with taddons.context(addon) as tctx, pytest.raises(exceptions.OptionsError, match="flowaudit_db"):
+        tctx.configure(addon, flowaudit_db=str(tmp_path / "gone" / "x.db"))
+
+
+def test_non_http_tls_connection_recorded_by_server_name(addon_ctx):
+    addon, tctx, db = addon_ctx
+    f = tflow.ttcpflow()
+    f.client_conn.sni = "alog.umsns.com"
+    addon.tcp_start(f)
+    plain = tflow.ttcpflow()
+    plain.client_conn.sni = None
+    addon.tcp_start(plain)
+    addon.done()
+    (obs,) = rows(db, ObservationRow)
+    assert (obs.kind, obs.host, obs.sdk_id, obs.error) == ("tls_sni", "alog.umsns.com", "umeng-analytics", None)
