@@ -29,5 +29,5 @@ def analyze(obs: Observation, index: SignatureIndex, profile: DeviceProfile | No
         return Analysis(obs, attribution)
     signature = index.get(attribution.sdk_id) if attribution and not attribution.first_party else None
     result = detect(obs, profile, salt=salt, data_fields=signature.data_fields if signature else None,
-                    to_sdk=signature is not None)
+                    to_sdk=signature is not None, sdk=signature.id if signature else None)
     return Analysis(obs, attribution, result.detections, result.opaque, result.notes)

@@ -15,3 +15,13 @@ def test_requests_are_attributed_and_inspected():
     result = analyze(obs, default_index(), salt=b"s")
     assert result.attribution.sdk_id == "umeng-analytics"
     assert result.observation is obs
+    [imei] = [d for d in result.detections if d.type == "imei"]
+    assert "data_fields(umeng-analytics)" in imei.reason and imei.raw_value == "867530012345672"
+
+
+def test_unattributed_hosts_are_inspected_without_sdk_key_evidence():
+    obs = Observation(ts=0, host="collect.unknown-tracker.example", path="/c", method="POST",
+                      body=b'{"imei": "867530012345672"}')
+    result = analyze(obs, default_index(), salt=b"s")
+    assert result.attribution is None
+    assert [d.type for d in result.detections] == ["imei"] and "data_fields" not in result.detections[0].reason
