@@ -8,6 +8,11 @@ for benchmark-sized captures); the files are written with scapy's pcap and pcapn
     write_capture(path, [HttpExchange(ts=..., client="10.0.0.2", server="203.0.113.7", host="api.example.com",
                                       method="POST", path="/v1/log", body=b"...")], fmt="pcapng")
 
+HTTPS exchanges (``tls=True``, optionally ``http2=True``) are real TLS 1.3 records made by Python's ssl
+module in memory; ``write_capture(..., keylog=path)`` writes their secrets as an NSS key log:
+
+    write_capture("demo.pcapng", [HttpExchange(..., tls=True)], fmt="pcapng", keylog="demo.keys")
+
 ``build_packets`` returns the packets instead of writing them, so tests can drop, duplicate, reorder or cut
 segments before ``write_packets``.
 """
@@ -67,6 +72,8 @@ class HttpExchange:
     response_chunked: bool = False
     expect_continue: bool = False
     chunk_size: int = 100
+    tls: bool = False             # HTTPS: real TLS 1.3 records (secrets go to the key log of write_capture)
+    http2: bool = False           # with tls: HTTP/2 instead of HTTP/1.1
 
 
 @dataclass
@@ -314,6 +321,163 @@ def _dns_response(query: bytes, answer: str | None) -> bytes:
 
 # -- conversations --------------------------------------------------------------------------------------------
 
+_CERTS: dict[str, tuple[str, str]] = {}
+
+
+def _certificate(host: str) -> tuple[str, str]:
+    """Paths of a throwaway self-signed certificate and key for ``host`` (made once per process)."""
+    if host not in _CERTS:
+        import datetime
+        import tempfile
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host[:64] or "localhost")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+        directory = Path(tempfile.mkdtemp(prefix="flowaudit-synth-"))
+        cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        _CERTS[host] = (str(cert_path), str(key_path))
+    return _CERTS[host]
+
+
+def tls_writes(exchanges: Sequence[HttpExchange], secrets: list[str] | None = None,
+               ) -> list[tuple[bool, bytes, float]]:
+    """The TLS 1.3 byte streams of HTTPS exchanges on one connection, made by Python's ssl module in
+    memory (HTTP/1.1, or HTTP/2 through the h2 package). Key log lines are appended to ``secrets``."""
+    import ssl
+    import tempfile
+
+    first = exchanges[0]
+    cert, key = _certificate(first.host)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client_ctx.check_hostname = False
+    client_ctx.verify_mode = ssl.CERT_NONE
+    for ctx in (server_ctx, client_ctx):
+        ctx.set_alpn_protocols(["h2"] if first.http2 else ["http/1.1"])
+    writes: list[tuple[bool, bytes, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        keylog = Path(tmp) / "keys.log"
+        client_ctx.keylog_filename = str(keylog)
+        c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = client_ctx.wrap_bio(c_in, c_out, server_hostname=first.host)
+        server = server_ctx.wrap_bio(s_in, s_out, server_side=True)
+        clock = [first.ts]
+
+        def pump() -> None:
+            while c_out.pending or s_out.pending:
+                if c_out.pending:
+                    data = c_out.read()
+                    writes.append((True, data, clock[0]))
+                    s_in.write(data)
+                if s_out.pending:
+                    data = s_out.read()
+                    writes.append((False, data, clock[0]))
+                    c_in.write(data)
+
+        def drain(obj: ssl.SSLObject) -> None:
+            while True:
+                try:
+                    if not obj.read(1 << 20):
+                        return
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                    return
+
+        for _ in range(10):
+            done = True
+            for obj in (client, server):
+                try:
+                    obj.do_handshake()
+                except ssl.SSLWantReadError:
+                    done = False
+                pump()
+            if done:
+                break
+        h2_pair = _H2Pair() if first.http2 else None
+        steps: list[tuple[bool, bytes]] = h2_pair.start() if h2_pair else []
+        for ex in exchanges:
+            clock[0] = max(clock[0], ex.ts)
+            if h2_pair is not None:
+                steps += h2_pair.exchange(ex)
+            else:
+                steps += [(True, b"".join(_request_bytes(ex))), (False, _response_bytes(ex))]
+            for from_client, data in steps:
+                (client if from_client else server).write(data)
+                pump()
+                drain(server if from_client else client)
+            steps = []
+        if secrets is not None and keylog.exists():
+            secrets += [line for line in keylog.read_text().splitlines() if line and not line.startswith("#")]
+    return writes
+
+
+class _H2Pair:
+    """An h2 client and server; each step returns the (from_client, bytes) writes it puts on the wire."""
+
+    def __init__(self) -> None:
+        import h2.config
+        import h2.connection
+        import h2.settings
+
+        self.client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        self.server = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        self.big = {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**31 - 1}
+
+    def _flush(self) -> list[tuple[bool, bytes]]:
+        writes = []
+        for _ in range(4):
+            c, srv = self.client.data_to_send(), self.server.data_to_send()
+            if not c and not srv:
+                break
+            if c:
+                writes.append((True, c))
+                self.server.receive_data(c)
+            if srv:
+                writes.append((False, srv))
+                self.client.receive_data(srv)
+        return writes
+
+    def start(self) -> list[tuple[bool, bytes]]:
+        self.client.initiate_connection()
+        self.client.update_settings(self.big)
+        writes = [(True, self.client.data_to_send())]
+        self.server.receive_data(writes[0][1])
+        self.server.initiate_connection()
+        self.server.update_settings(self.big)
+        self.server.increment_flow_control_window(2**30)
+        self.client.increment_flow_control_window(2**30)
+        return writes + self._flush()
+
+    def exchange(self, ex: HttpExchange) -> list[tuple[bool, bytes]]:
+        sid = self.client.get_next_available_stream_id()
+        headers = [(":method", ex.method), (":scheme", "https"), (":authority", ex.host), (":path", ex.path)]
+        headers += [(k.lower(), v) for k, v in ex.headers]
+        self.client.send_headers(sid, headers, end_stream=not ex.body)
+        self._send_data(self.client, sid, ex.body)
+        writes = self._flush()
+        response_headers = [(":status", str(ex.response_status))] + [(k.lower(), v) for k, v in ex.response_headers]
+        self.server.send_headers(sid, response_headers, end_stream=not ex.response_body)
+        self._send_data(self.server, sid, ex.response_body)
+        return writes + self._flush()
+
+    @staticmethod
+    def _send_data(conn: Any, sid: int, body: bytes) -> None:
+        size = 16384  # the default SETTINGS_MAX_FRAME_SIZE
+        for i in range(0, len(body), size):
+            conn.send_data(sid, body[i:i + size], end_stream=i + size >= len(body))
+
+
 class _Builder:
     def __init__(self, linktype: int, mss: int, vlan: int | None, iface: str) -> None:
         self.linktype = linktype
@@ -401,8 +565,9 @@ def _http_writes(exchanges: Sequence[HttpExchange]) -> list[tuple[bool, bytes, f
 
 def build_packets(items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello | WebSocketSession], *,
                   linktype: int = LINKTYPE_ETHERNET, mss: int = 1460, vlan: int | None = None,
-                  iface: str = "eth0") -> list[SynthPacket]:
-    """The packets of all items, sorted by time."""
+                  iface: str = "eth0", secrets: list[str] | None = None) -> list[SynthPacket]:
+    """The packets of all items, sorted by time. TLS secrets of HTTPS exchanges are appended to ``secrets``
+    as NSS key log lines."""
     builder = _Builder(linktype, mss, vlan, iface)
     conversations: dict[object, list[HttpExchange]] = {}
     packets: list[SynthPacket] = []
@@ -433,7 +598,11 @@ def build_packets(items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello
             raise TypeError(f"cannot synthesise {type(item).__name__}")
     for exchanges in conversations.values():
         first = exchanges[0]
-        packets += builder.tcp_conversation(first.client, first.server, first.ts, _http_writes(exchanges), 80)
+        if first.tls:
+            packets += builder.tcp_conversation(first.client, first.server, first.ts,
+                                                tls_writes(exchanges, secrets), 443)
+        else:
+            packets += builder.tcp_conversation(first.client, first.server, first.ts, _http_writes(exchanges), 80)
     packets.sort(key=lambda p: p.ts)
     return packets
 
@@ -505,13 +674,18 @@ def write_packets(path: Path | str, packets: Iterable[SynthPacket], fmt: str = "
     return writer.count
 
 
-def write_capture(path: Path | str, items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello | WebSocketSession],
-                  *,
+def write_capture(path: Path | str,
+                  items: Iterable[HttpExchange | DnsQuery | TlsHello | QuicHello | WebSocketSession], *,
                   fmt: str = "pcap", linktype: int = LINKTYPE_ETHERNET, mss: int = 1460, vlan: int | None = None,
-                  snaplen: int = 262144, nano: bool = False) -> int:
-    """Write a capture of ``items``; returns the number of packets written."""
-    return write_packets(path, build_packets(items, linktype=linktype, mss=mss, vlan=vlan), fmt,
-                         linktype=linktype, snaplen=snaplen, nano=nano)
+                  snaplen: int = 262144, nano: bool = False, keylog: Path | str | None = None) -> int:
+    """Write a capture of ``items``; returns the number of packets written. With ``keylog`` the TLS secrets
+    of HTTPS exchanges are written there (NSS key log format), so the capture can be decrypted."""
+    secrets: list[str] = []
+    count = write_packets(path, build_packets(items, linktype=linktype, mss=mss, vlan=vlan, secrets=secrets), fmt,
+                          linktype=linktype, snaplen=snaplen, nano=nano)
+    if keylog is not None:
+        Path(keylog).write_text("".join(line + "\n" for line in secrets), encoding="ascii")
+    return count
 
 
 def merge(*packet_lists: Iterable[SynthPacket]) -> list[SynthPacket]:

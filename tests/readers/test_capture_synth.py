@@ -91,3 +91,23 @@ def test_websocket_session_frames() -> None:
     packets = build_packets([WebSocketSession(T0, "10.0.0.2", "198.51.100.3", "h.example", "/ws", ["x"])])
     plain_request, _, [frame_x] = websocket_wire("h.example", "/ws", ["x"])
     assert sum(p.payload for p in packets if p.from_client) == len(plain_request) + len(frame_x)
+
+
+HTTPS = [
+    HttpExchange(T0, "10.0.0.2", "198.51.100.7", "ulogs.umeng.com", "POST", "/unify_logs", [("X-Umeng-Sdk", "9.6")],
+                 b'{"imei":"490154203237518"}', tls=True, connection="u"),
+    HttpExchange(T0 + 1, "10.0.0.2", "198.51.100.7", "ulogs.umeng.com", "GET", "/cfg", tls=True, connection="u"),
+    HttpExchange(T0 + 2, "10.0.0.2", "198.51.100.8", "api.jpush.cn", "POST", "/v3/report", [], b"k=v" * 30000,
+                 tls=True, http2=True, response_status=201),
+]
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_tshark_decrypts_synthetic_https_with_the_written_keylog(tmp_path: Path) -> None:
+    path, keys = tmp_path / "https.pcapng", tmp_path / "keys.log"
+    write_capture(path, HTTPS, fmt="pcapng", keylog=keys)
+    assert "CLIENT_TRAFFIC_SECRET_0" in keys.read_text()
+    fields = subprocess.run(["tshark", "-r", str(path), "-o", f"tls.keylog_file:{keys}", "-Y",
+                             "http.request or http2.type == 1", "-T", "fields", "-e", "http.request.uri",
+                             "-e", "http2.header.value"], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "/unify_logs" in fields and "/cfg" in fields and "/v3/report" in fields

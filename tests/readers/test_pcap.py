@@ -915,3 +915,20 @@ def test_tcp_fast_open_data_on_the_syn(tmp_path: Path) -> None:
     path = tmp_path / "tfo.pcap"
     write_packets(path, packets)
     assert summary(path)[0] == [POST_ROW]
+
+
+def test_synthetic_https_with_and_without_keylog(tmp_path: Path) -> None:
+    path, keys = tmp_path / "https.pcap", tmp_path / "keys.log"
+    write_capture(path, [post(tls=True, connection="t"), get("/next", ts=T0 + 1, tls=True, connection="t",
+                                                             host="log.example.com"),
+                         post(ts=T0 + 2, host="h2.example.com", tls=True, http2=True, body=b"z" * 50000,
+                              response_status=202)], keylog=keys)
+    rows, stats = summary(path, keylog=keys)
+    assert [(r[0], r[1], r[2], len(r[3]), r[4], r[6]) for r in rows] == [
+        ("request", "POST", "https://log.example.com/v1/collect?app=demo", len(POST_ROW[3]), 200, None),
+        ("request", "GET", "https://log.example.com/next", 0, 200, None),
+        ("request", "POST", "https://h2.example.com/v1/collect?app=demo", 50000, 202, None)]
+    assert stats.undecryptable_tls == 0
+    rows, stats = summary(path)
+    assert [(r[0], r[2]) for r in rows] == [("tls_sni", "log.example.com"), ("tls_sni", "h2.example.com")]
+    assert stats.undecryptable_tls == 2
