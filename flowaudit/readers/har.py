@@ -63,8 +63,12 @@ def observation_from_entry(entry: dict, *, body_cap: int = BODY_CAP) -> Observat
     request = entry.get("request")
     if not isinstance(request, dict) or not isinstance(request.get("url"), str):
         raise HarError("entry without request.url")
-    parts = urlsplit(request["url"])
-    if not parts.hostname:
+    try:
+        parts = urlsplit(request["url"])
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise HarError(f"entry URL cannot be parsed ({exc}): {request['url'][:80]!r}") from None
+    if not hostname:
         raise HarError(f"entry URL has no host: {request['url'][:80]!r}")
     headers = _headers(request.get("headers"))
     post = request.get("postData") if isinstance(request.get("postData"), dict) else {}
@@ -88,7 +92,7 @@ def observation_from_entry(entry: dict, *, body_cap: int = BODY_CAP) -> Observat
         port = None
     size = content.get("size")
     return Observation(
-        ts=_timestamp(entry.get("startedDateTime")), host=parts.hostname, source=Source.HAR,
+        ts=_timestamp(entry.get("startedDateTime")), host=hostname, source=Source.HAR,
         kind=ObservationKind.WEBSOCKET if scheme in ("ws", "wss") else ObservationKind.REQUEST,
         method=str(request.get("method") or "GET").upper()[:16], scheme=scheme, port=port,
         path=parts.path or "/", query=parts.query, http_version=str(request.get("httpVersion") or "")[:16] or None,

@@ -73,9 +73,10 @@ def test_bad_entries_are_counted_not_fatal(tmp_path):
     bad_date = _entry("https://b.example.com/")
     bad_date["startedDateTime"] = "yesterday"
     errors: list[str] = []
-    observations = list(read_har(_write(tmp_path, [good, 17, {"request": {}}, bad_date]), errors=errors))
+    bad_url = _entry("http://[::1/x")
+    observations = list(read_har(_write(tmp_path, [good, 17, {"request": {}}, bad_date, bad_url]), errors=errors))
     assert [o.host for o in observations] == ["a.example.com"]
-    assert len(errors) == 3 and all(e.startswith("entry ") for e in errors)
+    assert len(errors) == 4 and all(e.startswith("entry ") for e in errors)
 
 
 @pytest.mark.parametrize("content,message", [
