@@ -109,6 +109,7 @@ class TlsSession:
         self.decrypted = False
         self.app: Http1App | Http2App | None = None
         self.app_held: list[tuple[bool, bytes]] = []
+        self.emitted = 0
 
     # input ---------------------------------------------------------------------------------------------
 
@@ -142,6 +143,9 @@ class TlsSession:
             self._report_sni("connection ended before any record could be decrypted" if self.secrets else None)
         if self.app is not None:
             self.app.finish()
+        if self.decrypted and not self.emitted and self.hello is not None:
+            # decrypted, but no request came out of it: the server name is all there is to report
+            self.conn.host_only(ObservationKind.TLS_SNI, self.hello.server_name)
 
     # records ------------------------------------------------------------------------------------------
 
@@ -290,6 +294,7 @@ class TlsSession:
 
         if not exchange.method:
             return
+        self.emitted += 1
         conn = self.conn
         authority = exchange.authority or (self.hello.server_name if self.hello else None)
         obs = exchange_observation(exchange, ip_text(conn.client_ip), ip_text(conn.server_ip), conn.port,

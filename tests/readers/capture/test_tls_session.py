@@ -276,3 +276,11 @@ def test_websocket_over_decrypted_tls(tmp_path: Path, cert) -> None:
     got = [(o.kind, o.url, o.body) for o in read_capture(t.capture(tmp_path / "wss.pcap"), keylog=keylog)]
     assert got == [(ObservationKind.REQUEST, "https://api.example.test/live", b""),
                    (ObservationKind.WEBSOCKET, "wss://api.example.test/live", b'{"android_id":"9774d56d682e549c"}')]
+
+
+def test_decrypted_connection_without_requests_reports_its_server_name(tmp_path: Path, cert) -> None:
+    keylog = tmp_path / "keys.log"
+    t = Transcript(cert[0], keylog)  # handshake only, no request
+    got, stats = rows(t.capture(tmp_path / "idle.pcap"), keylog)
+    assert got == [(ObservationKind.TLS_SNI, None, "api.example.test", b"", None, None)]
+    assert stats.undecryptable_tls == 0
