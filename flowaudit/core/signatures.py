@@ -5,8 +5,11 @@ How a request is attributed
 1. Host candidates come from hash lookups only, never from a loop over patterns: the exact-host table,
    then the domain table for every suffix of the host from the full name up to its registrable domain
    (public-suffix list from tldextract's bundled snapshot, never fetched), or the IP/CIDR tables when the
-   host is an IP literal. ``any_host`` rules (SDKs that run on the customer's own host) are candidates
-   only when the request carries one of their header names, their first path segment or query key.
+   host is an IP literal (plus the Host header's name when a request went to an IP literal, as apps
+   do after resolving through HTTPDNS; the server address when there is no host at all). ``any_host``
+   rules (SDKs that run on the customer's own host) are candidates only when the request carries one
+   of their header names, their first path segment, a whole path segment their regex requires, or
+   their query key; the few regexes that cannot be keyed are checked on every request.
 2. Conditions (path, query, headers, methods) are checked for those few candidates only.
 3. The most specific matching rule wins. Specificity bands, strongest first:
 
@@ -97,7 +100,11 @@ _BOUNDARY = "/.;"
 @lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str:
     """The registrable domain (example.com.cn for a.b.example.com.cn); '' for IPs and public suffixes."""
-    return _EXTRACT(host).top_domain_under_public_suffix
+    extracted = _EXTRACT(host)
+    # tldextract >= 5.3 names it top_domain_under_public_suffix; earlier 5.x releases registered_domain
+    if hasattr(extracted, "top_domain_under_public_suffix"):
+        return str(extracted.top_domain_under_public_suffix)
+    return str(extracted.registered_domain)
 
 
 @lru_cache(maxsize=65536)
