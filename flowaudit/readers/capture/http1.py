@@ -15,6 +15,7 @@ REQUEST_BODY_CAP = 4 << 20
 RESPONSE_HEAD_CAP = 512
 HEAD_CAP = 64 << 10
 MAX_QUEUED = 64
+QUEUED_BODY_CAP = 16 << 20   # request bodies held while waiting for responses, per connection
 
 REQUEST_LINE = re.compile(
     rb"(?:GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK)"
@@ -114,6 +115,7 @@ class HttpConversation:
         self.emit = emit
         self.clock = clock
         self.upgraded = False
+        self.owed_responses = 0
         self.requests: Http1Parser | None = None
         # called with (client bytes, server bytes, the CONNECT or Upgrade exchange) when the connection stops
         # carrying HTTP/1: a CONNECT tunnel opened, or a WebSocket upgrade was accepted
@@ -137,11 +139,20 @@ class HttpConversation:
             requests._run()
 
     def new_request(self, exchange: HttpExchange) -> None:
-        self.queue.append(exchange)
-        if len(self.queue) > MAX_QUEUED:
-            self.emit(self.queue.popleft())
+        queue = self.queue
+        queue.append(exchange)
+        if len(queue) > MAX_QUEUED or (len(queue) > 1 and sum(len(e.body) for e in queue) > QUEUED_BODY_CAP):
+            # responses are not coming (or come too late): emit the oldest without waiting further
+            oldest = queue.popleft()
+            oldest.notes.append("emitted before its response: too many requests waiting on this connection")
+            if oldest.status is None:
+                self.owed_responses += 1  # its response, when it comes, must not pair with a later request
+            self.emit(oldest)
 
     def pair_response(self) -> HttpExchange | None:
+        if self.owed_responses:
+            self.owed_responses -= 1
+            return None
         for exchange in self.queue:
             if exchange.status is None:
                 return exchange

@@ -148,3 +148,16 @@ def test_hostile_bytes_never_raise(client: bytes, server: bytes, step: int, gap:
     conn.server(b"HTTP/1.1 200 OK\r\n" + server, step)
     conn.client(client, step)
     conn.finish()
+
+
+def test_requests_waiting_for_responses_are_bounded(monkeypatch) -> None:
+    from flowaudit.readers.capture import http1
+
+    monkeypatch.setattr(http1, "QUEUED_BODY_CAP", 1000)
+    conn = Conn()
+    for i in range(5):
+        conn.client(b"POST /u%d HTTP/1.1\r\nContent-Length: 400\r\n\r\n" % i + b"x" * 400)
+    assert [e.target for e in conn.emitted] == ["/u0", "/u1"]
+    assert conn.emitted[0].notes == ["emitted before its response: too many requests waiting on this connection"]
+    conn.server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" * 2 + b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    assert [(e.target, e.status) for e in conn.emitted] == [("/u0", None), ("/u1", None), ("/u2", 201)]
