@@ -22,6 +22,9 @@ SUPPORTED_LINKTYPES = frozenset({LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW_
 
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
+ETH_PPPOE_SESSION = 0x8864
+PPP_IPV4 = 0x0021
+PPP_IPV6 = 0x0057
 _VLAN_TYPES = (0x8100, 0x88A8, 0x9100)
 _BSD_AF_INET6 = (10, 24, 28, 30)
 
@@ -46,6 +49,11 @@ def ip_offset(linktype: int, frame: bytes) -> int:
                 return -1
             etype = (frame[off + 2] << 8) | frame[off + 3]
             off += 4
+        if etype == ETH_PPPOE_SESSION:  # DSL routers: PPPoE session header, then the PPP protocol
+            if len(frame) < off + 8:
+                return -1
+            ppp = (frame[off + 6] << 8) | frame[off + 7]
+            return off + 8 if ppp in (PPP_IPV4, PPP_IPV6) else -1
         return off if etype == ETH_IPV4 or etype == ETH_IPV6 else -1
     if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_12, LINKTYPE_RAW_14, LINKTYPE_IPV4, LINKTYPE_IPV6):
         return 0

@@ -67,3 +67,11 @@ def test_ipv6_extension_headers() -> None:
     packet = struct.pack("!IHBB16s16s", 0x60000000, 8 + len(inner), 44, 64, bytes(16), bytes(16))
     ip = parse_ip(packet + frag + inner, 0)
     assert ip is not None and ip.fragment and ip.proto == 6
+
+
+def test_pppoe_session_frames() -> None:
+    pppoe = bytes(12) + b"\x88\x64" + b"\x11\x00\x00\x01" + struct.pack("!H", len(V4) + 2) + b"\x00\x21" + V4
+    assert ip_offset(LINKTYPE_ETHERNET, pppoe) == 22
+    assert parse_ip(pppoe, 22).proto == 6
+    lcp = bytes(12) + b"\x88\x64" + b"\x11\x00\x00\x01\x00\x06" + b"\xc0\x21" + bytes(4)
+    assert ip_offset(LINKTYPE_ETHERNET, lcp) == -1
