@@ -341,7 +341,11 @@ def _certificate(host: str) -> tuple[str, str]:
         cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                 .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
                 .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+        import atexit
+        import shutil
+
         directory = Path(tempfile.mkdtemp(prefix="flowaudit-synth-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
         cert_path, key_path = directory / "cert.pem", directory / "key.pem"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
