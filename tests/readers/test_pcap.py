@@ -932,3 +932,56 @@ def test_synthetic_https_with_and_without_keylog(tmp_path: Path) -> None:
     rows, stats = summary(path)
     assert [(r[0], r[2]) for r in rows] == [("tls_sni", "log.example.com"), ("tls_sni", "h2.example.com")]
     assert stats.undecryptable_tls == 2
+
+
+_exchange_strategy = st.builds(
+    lambda method, path, body, status, response, chunked, response_chunked, expect: dict(
+        method=method, path=path, body=body if method in ("POST", "PUT") else b"", response_status=status,
+        response_body=response if status not in (204, 304) else b"", chunked=chunked and method in ("POST", "PUT"),
+        response_chunked=response_chunked and status not in (204, 304),
+        expect_continue=expect and method in ("POST", "PUT")),
+    st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+    st.from_regex(r"/[a-z0-9_\-/]{0,20}(\?[a-z]{1,5}=[a-z0-9]{0,8})?", fullmatch=True),
+    st.binary(max_size=3000), st.sampled_from([200, 201, 204, 404, 500]), st.binary(max_size=2000),
+    st.booleans(), st.booleans(), st.booleans())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(_exchange_strategy, min_size=1, max_size=4), mss=st.integers(7, 1460),
+       pipelined=st.booleans(), swaps=st.lists(st.integers(0, 10**6), max_size=4),
+       dups=st.lists(st.integers(0, 10**6), max_size=4))
+def test_random_keep_alive_connections_round_trip(tmp_path: Path, specs, mss, pipelined, swaps, dups) -> None:
+    """Whatever the exchanges, segmentation, reordering of neighbouring segments and duplicates, every
+    request comes out once, with its body and its response."""
+    exchanges = [HttpExchange(ts=T0 + i, client=CLIENT, server=SERVER, host="prop.example.com", connection="c",
+                              pipelined=pipelined, **spec) for i, spec in enumerate(specs)]
+    packets = build_packets(exchanges, mss=mss)
+    data = [i for i, p in enumerate(packets) if p.payload]
+    for n in swaps:
+        i = data[n % len(data)]
+        if i + 1 < len(packets) and packets[i + 1].payload:
+            packets[i], packets[i + 1] = packets[i + 1], packets[i]
+    for n in dups:
+        i = data[n % len(data)]
+        packets.insert(i + 1, packets[i])
+    path = tmp_path / "prop.pcap"
+    write_packets(path, packets)
+    stats = CaptureStats()
+    got = [(o.method, o.path + ("?" + o.query if o.query else ""), o.body, o.status, o.response_head, o.error)
+           for o in read_capture(path, stats=stats)]
+    assert got == [(s["method"], s["path"], s["body"], s["response_status"], s["response_body"][:512], None)
+                   for s in specs]
+    assert stats.gaps == 0
+
+
+def test_ip_fragments_are_counted_and_skipped(tmp_path: Path) -> None:
+    packets = build_packets([DnsQuery(T0, CLIENT, "frag.example.com"), post(ts=T0 + 1)])
+    query = packets[0]
+    fragment = bytearray(query.frame)
+    fragment[14 + 6] |= 0x20  # more fragments
+    packets[0] = SynthPacket(query.ts, bytes(fragment), query.linktype)
+    path = tmp_path / "frag.pcap"
+    write_packets(path, packets)
+    rows, stats = summary(path)
+    assert [r[0] for r in rows] == ["request"]
+    assert "frag.pcap: skipped 1 IP fragment(s)" in stats.warnings
