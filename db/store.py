@@ -11,9 +11,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import delete, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import selectinload, sessionmaker
 
 from flowaudit.core.model import Marker
 from flowaudit.core.pipeline import Analysis
@@ -175,20 +175,30 @@ class Store:
     # observations ---------------------------------------------------------------------------------
 
     def write_analyses(self, session: SessionInfo, analyses: Sequence[Analysis]) -> list[int]:
-        """Store a batch in one transaction; returns the new observation ids in order."""
+        """Store a batch in one transaction with bulk inserts; returns the new observation ids in order."""
+        if not analyses:
+            return []
+        values = [self._observation_values(session, analysis) for analysis in analyses]
         with self.sessionmaker() as db:
-            rows = [self._rows(db, session, analysis) for analysis in analyses]
+            ids = list(db.scalars(insert(ObservationRow).returning(ObservationRow.id, sort_by_parameter_order=True),
+                                  values))
+            detections = [
+                {"observation_id": obs_id, "session_id": session.id, "type": d.type, "location": d.location,
+                 "key": d.key[:2000], "encoding": d.encoding, "confidence": d.confidence, "reason": d.reason,
+                 "preview": d.preview, "value_hash": d.value_hash, "raw_value": d.raw_value if session.keep_raw else None}
+                for obs_id, analysis in zip(ids, analyses, strict=True) for d in analysis.detections]
+            if detections:
+                db.execute(insert(DetectionRow), detections)
             aggregates.apply(db, session.id, aggregates.count(
-                aggregates.Counting(row.ts, row.host, row.sdk_id, row.first_party,
-                                    tuple(d.type for d in analysis.detections), aggregates.is_pinned(row.kind, row.error))
-                for row, analysis in zip(rows, analyses, strict=True)))
+                aggregates.Counting(v["ts"], v["host"], v["sdk_id"], v["first_party"],
+                                    tuple(d.type for d in analysis.detections), aggregates.is_pinned(v["kind"], v["error"]))
+                for v, analysis in zip(values, analyses, strict=True)))
             db.commit()
-            ids = [row.id for row in rows]
         for analysis, obs_id in zip(analyses, ids, strict=True):
             analysis.observation.id = obs_id
         return ids
 
-    def _rows(self, db: Session, session: SessionInfo, analysis: Analysis) -> ObservationRow:
+    def _observation_values(self, session: SessionInfo, analysis: Analysis) -> dict:
         obs = analysis.observation
         raw_values = [d.raw_value for d in analysis.detections if d.raw_value]
         keep_raw = session.keep_raw
@@ -198,29 +208,20 @@ class Store:
             path, query = mask_text(path, raw_values), mask_text(query, raw_values)
             headers = [[k, mask_text(v, raw_values)] for k, v in headers]
         att = analysis.attribution
-        row = ObservationRow(
-            session_id=session.id, ts=obs.ts, source=str(obs.source), kind=str(obs.kind), method=obs.method,
-            scheme=obs.scheme, host=obs.host[:300], port=obs.port, path=path, query=query,
-            http_version=obs.http_version, headers=headers, body=body, body_size=obs.body_size or 0,
-            body_sha256=obs.body_sha256, body_stored=body_stored, tls=obs.tls, status=obs.status,
-            response_headers=[list(h) for h in obs.response_headers],
-            response_head=obs.response_head[:RESPONSE_HEAD_CAP] or None, response_size=obs.response_size,
-            client_ip=obs.client_ip, server_ip=obs.server_ip, error=obs.error,
-            sdk_id=att.sdk_id if att and not att.first_party else None,
-            sdk_rule=att.rule if att else None, sdk_ties=list(att.ties) if att and att.ties else None,
-            first_party=bool(att and att.first_party), opaque=analysis.opaque,
-            data_types="," + ",".join(sorted({d.type for d in analysis.detections})) + "," if analysis.detections else "",
-            notes=analysis.notes or None,
-        )
-        row.detections = [
-            DetectionRow(session_id=session.id, type=d.type, location=d.location, key=d.key[:2000],
-                         encoding=d.encoding, confidence=d.confidence, reason=d.reason, preview=d.preview,
-                         value_hash=d.value_hash, raw_value=d.raw_value if keep_raw else None)
-            for d in analysis.detections
-        ]
-        db.add(row)
-        db.flush()
-        return row
+        return {
+            "session_id": session.id, "ts": obs.ts, "source": str(obs.source), "kind": str(obs.kind),
+            "method": obs.method, "scheme": obs.scheme, "host": obs.host[:300], "port": obs.port, "path": path,
+            "query": query, "http_version": obs.http_version, "headers": headers, "body": body,
+            "body_size": obs.body_size or 0, "body_sha256": obs.body_sha256, "body_stored": body_stored, "tls": obs.tls,
+            "status": obs.status, "response_headers": [list(h) for h in obs.response_headers],
+            "response_head": obs.response_head[:RESPONSE_HEAD_CAP] or None, "response_size": obs.response_size,
+            "client_ip": obs.client_ip, "server_ip": obs.server_ip, "error": obs.error,
+            "sdk_id": att.sdk_id if att and not att.first_party else None,
+            "sdk_rule": att.rule if att else None, "sdk_ties": list(att.ties) if att and att.ties else None,
+            "first_party": bool(att and att.first_party), "opaque": analysis.opaque,
+            "data_types": "," + ",".join(sorted({d.type for d in analysis.detections})) + "," if analysis.detections else "",
+            "notes": analysis.notes or None,
+        }
 
     def _stored_body(self, body: bytes, raw_values: list[str], keep_raw: bool) -> tuple[bytes | None, str]:
         if not body:

@@ -18,6 +18,9 @@ from flowaudit.readers.har import HarError, read_har
 from flowaudit.readers.sniff import sniff_format
 
 
+MAX_PENDING = 2000
+
+
 class IngestError(ValueError):
     """A file that cannot be imported; the message is one line."""
 
@@ -109,6 +112,8 @@ def import_file(store: Store, writer: Writer, index: SignatureIndex, path: Path,
                 continue
             writer.submit(session, analyze(obs, index, profile, first_party=session.first_party, salt=session.salt))
             result.observations += 1
+            if writer.pending > MAX_PENDING:
+                writer.flush()   # importers may wait for the database; memory stays bounded on huge captures
             if progress:
                 progress(obs.body_size or 0)
     except HarError as exc:
