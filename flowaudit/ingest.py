@@ -17,7 +17,6 @@ from flowaudit.db.writer import Writer
 from flowaudit.readers.har import HarError, read_har
 from flowaudit.readers.sniff import sniff_format
 
-
 MAX_PENDING = 2000
 
 
