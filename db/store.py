@@ -6,6 +6,7 @@ queries.py with their own connections.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from flowaudit.db.models import (
 )
 
 DEFAULT_BODY_CAP = 1_000_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 RESPONSE_HEAD_CAP = 512
 
 
@@ -180,8 +182,14 @@ class Store:
             return []
         values = [self._observation_values(session, analysis) for analysis in analyses]
         with self.sessionmaker() as db:
-            ids = list(db.scalars(insert(ObservationRow).returning(ObservationRow.id, sort_by_parameter_order=True),
-                                  values))
+            if self.is_sqlite:
+                # SQLite holds the write lock from the first insert to the commit, and gives rows increasing
+                # rowids in executemany order: this batch's ids are the newest len(values) ids.
+                db.execute(insert(ObservationRow), values)
+                ids = sorted(db.scalars(select(ObservationRow.id).order_by(ObservationRow.id.desc()).limit(len(values))))
+            else:
+                ids = list(db.scalars(insert(ObservationRow).returning(ObservationRow.id, sort_by_parameter_order=True),
+                                      values))
             detections = [
                 {"observation_id": obs_id, "session_id": session.id, "type": d.type, "location": d.location,
                  "key": d.key[:2000], "encoding": d.encoding, "confidence": d.confidence, "reason": d.reason,
@@ -244,5 +252,4 @@ def _as_text(data: bytes) -> str | None:
         if exc.start < len(data) - 3:
             return None
         text = data[: exc.start].decode("utf-8")
-    controls = sum(1 for ch in text if ch < " " and ch not in "\r\n\t")
-    return None if controls > len(text) // 100 else text
+    return None if len(_CONTROL.findall(text)) > len(text) // 100 else text

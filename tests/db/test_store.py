@@ -99,3 +99,32 @@ def test_retention_removes_old_bodies_and_raw_values_only(db_url):
         assert all(d.raw_value is None for d in gone.detections) and gone.detections[0].preview == preview(IMEI)
         assert kept.body == b'{"fresh": true}'
     assert store.apply_retention(cutoff_ts=2000.0) == 0
+
+
+def test_concurrent_writers_keep_detections_on_their_own_observations(db_url):
+    import threading
+
+    stores = [Store(db_url), Store(db_url)]
+    sessions = [stores[0].open_session("w0"), stores[1].open_session("w1")]
+
+    def write(n: int) -> None:
+        for batch in range(15):
+            analyses = []
+            for i in range(40):
+                a = _analysis(b"{}", raw=f"{n}{batch:03d}{i:03d}000000000"[:15])
+                a.observation.host = f"writer{n}.example.com"
+                analyses.append(a)
+            stores[n].write_analyses(sessions[n], analyses)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with stores[0].sessionmaker() as db:
+        rows = db.execute(select(ObservationRow.host, DetectionRow.session_id, ObservationRow.session_id)
+                          .join(DetectionRow, DetectionRow.observation_id == ObservationRow.id)).all()
+    assert len(rows) == 2 * 15 * 40
+    for host, det_session, obs_session in rows:
+        assert det_session == obs_session
+        assert host == f"writer{[s.id for s in sessions].index(obs_session)}.example.com"
