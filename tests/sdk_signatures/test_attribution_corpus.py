@@ -18,7 +18,7 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "attribution_corpus.yaml
 
 # Share of labelled SDK requests that must be attributed to the right SDK family. Raise it as the
 # database grows; wrong attributions and false positives are never tolerated (see below).
-MIN_RECALL = 0.0
+MIN_RECALL = 0.95
 
 
 def load_corpus() -> list[dict[str, Any]]:
