@@ -60,9 +60,6 @@ KNOWN_BUGS: dict[str, list[KnownBug]] = {
     ],
     "http2": [KnownBug("status_unicode_digit", _unicode_digit,
                        "Http2Connection._headers: ':status: \u00b2' passes str.isdigit() and int() raises ValueError")],
-    "har": [KnownBug("ipv6_bracket_url", lambda e: isinstance(e, ValueError) and "IPv6" in str(e),
-                     "observation_from_entry: urlsplit raises ValueError('Invalid IPv6 URL') for 'http://[::1/x'; "
-                     "read_har only catches HarError, so one bad entry aborts the whole import")],
     "mitmflow": [KnownBug("unknown_key", lambda e: isinstance(e, AssertionError) and not str(e),
                           "read_flows: a flow whose state has a key mitmproxy does not know raises AssertionError "
                           "(mitmproxy flow.py `assert state == {}`), not FlowFileError")],
