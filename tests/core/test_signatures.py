@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -423,28 +424,43 @@ def test_index_stats(index: SignatureIndex) -> None:
 # --- offline public-suffix list -------------------------------------------------------------------------
 
 OFFLINE_PROBE = """
-import socket
-def refuse(*a, **k):
+import os, socket
+attempts = []
+def refuse(*args, **kwargs):
+    attempts.append(args)
     raise OSError("network used")
 socket.socket.connect = refuse
 socket.create_connection = refuse
+socket.getaddrinfo = refuse
 from flowaudit.core.signatures import registrable_domain, SignatureIndex
+from flowaudit.core.signature_schema import Signature
 from flowaudit.core.model import Observation
 assert registrable_domain("a.b.example.com.cn") == "example.com.cn", registrable_domain("a.b.example.com.cn")
 assert registrable_domain("x.y.bbc.co.uk") == "bbc.co.uk"
+index = SignatureIndex([Signature.model_validate({
+    "id": "acme-x", "name": "Acme", "vendor": {"id": "acme", "name": "Acme"}, "category": "analytics",
+    "network": [{"domain": "acme.com.cn"}], "provenance": [{"source": "curated"}],
+    "match": ["https://a.acme.com.cn/"]})])
+assert index.attribute(Observation(ts=0, host="deep.api.acme.com.cn")).sdk_id == "acme-x"
+assert not attempts, f"network used: {attempts}"
+cache = os.environ["XDG_CACHE_HOME"]
+assert not any(os.scandir(cache)), f"files written under {cache}: {os.listdir(cache)}"
 print("offline ok")
 """
 
 
-def test_public_suffix_list_works_without_network() -> None:
+def test_public_suffix_list_works_without_network(tmp_path) -> None:
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("unshare not available")
     probe = subprocess.run([unshare, "-n", "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"cannot create a network namespace here: {probe.stderr.decode(errors='replace').strip()}")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "TLDEXTRACT_CACHE": str(cache / "tldextract")}
     result = subprocess.run([unshare, "-n", sys.executable, "-c", OFFLINE_PROBE], capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert "offline ok" in result.stdout
 
