@@ -46,9 +46,11 @@ def _unicode_digit(exc: BaseException) -> bool:
 
 KNOWN_BUGS: dict[str, list[KnownBug]] = {
     "http1": [
-        KnownBug("bare_lf_request_line", lambda e: isinstance(e, ValueError) and "unpack" in str(e),
+        KnownBug("bare_lf_request_line",
+                 lambda e: isinstance(e, ValueError) and ("unpack" in str(e) or "codec can't decode" in str(e)),
                  "Http1Parser._head: a request line ended by a bare LF before a CRLF header block "
-                 "(b'GET /a HTTP/1.1\\nHost: a b\\r\\n\\r\\n') raises ValueError from `first.split(b' ')`"),
+                 "(b'GET /a HTTP/1.1\\nHost: a b\\r\\n\\r\\n') raises ValueError from `first.split(b' ')` "
+                 "(or UnicodeDecodeError from version.decode('ascii') when the rest of the line is not ASCII)"),
         KnownBug("absolute_form_bracket", lambda e: isinstance(e, ValueError) and "IPv6" in str(e),
                  "connection.exchange_observation: an absolute-form target with an unbalanced '[' "
                  "(GET http://evil[.example/x HTTP/1.1) makes urlsplit raise ValueError('Invalid IPv6 URL')"),
