@@ -186,3 +186,42 @@ def test_cli_output_shows_control_characters_escaped(audit):
     assert proc.returncode == 0, proc.stderr
     shown = run_cli(audit, "sessions", "list")
     assert "\x1b" not in shown.stdout and "\\x1b" in shown.stdout
+
+
+def test_dashboard_downloads_are_attachments_with_inert_content(audit):
+    from urllib.parse import quote
+
+    client = TestClient(create_app(store=Store(str(audit / "audit.db"))))
+    base = f"/api/sessions/{quote(SESSION, safe='')}"
+    downloads = {"export csv": (f"{base}/export", {"format": "csv"}), "report csv": (f"{base}/report", {"format": "csv"}),
+                 "report xlsx": (f"{base}/report", {"format": "xlsx"}), "report html": (f"{base}/report", {"format": "html"})}
+    for label, (url, params) in downloads.items():
+        response = client.get(url, params=params)
+        assert response.status_code == 200, (label, response.text[:200])
+        disposition = response.headers["content-disposition"]
+        assert disposition.startswith("attachment;") and SCRIPT not in disposition and IMG not in disposition, label
+        assert "<" not in disposition and '"' not in disposition.split('filename="', 1)[1].rstrip('"'), label
+        if label.endswith("csv"):
+            cells = [c for row in csv.reader(io.StringIO(response.content.decode("utf-8-sig"))) for c in row]
+            assert cells, label
+            _assert_no_formula_cells(cells, label)
+        elif label.endswith("xlsx"):
+            workbook = load_workbook(io.BytesIO(response.content))
+            cells = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row]
+            assert cells and all(c.data_type != "f" for c in cells), label
+            _assert_no_formula_cells([c.value for c in cells if isinstance(c.value, str)], label)
+        else:
+            assert_inert_html(response.text, "report")
+
+
+def test_unknown_hostile_session_name_in_the_url_is_escaped(audit):
+    from urllib.parse import quote
+
+    client = TestClient(create_app(store=Store(str(audit / "audit.db"))))
+    for url in (f"/s/{quote(SCRIPT, safe='')}/traffic", f"/api/sessions/{quote(IMG, safe='')}",
+                f"/o/{quote(SCRIPT, safe='')}", f"/s/{quote(SESSION, safe='')}/traffic?before={quote(SCRIPT)}"):
+        response = client.get(url)
+        assert response.status_code in (404, 422), (url, response.status_code)
+        if "html" in response.headers.get("content-type", ""):
+            assert_inert_html(response.text, url)
+        assert SCRIPT not in response.text or response.headers["content-type"].startswith("application/json"), url
