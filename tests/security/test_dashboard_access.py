@@ -25,8 +25,8 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 @pytest.fixture
-def app(tmp_path):
-    store = Store(str(tmp_path / "audit.db"))
+def app(db_url):
+    store = Store(db_url)
     seed_session(store, "seeded", 60)
     return create_app(store=store)
 

@@ -138,3 +138,24 @@ def test_database_files_are_private(tmp_path):
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path.name} is {oct(mode)}"
     connection.close()
+
+
+def test_binary_bodies_are_withheld_by_default(tmp_path):
+    import base64
+
+    binary = b"\x00\x01\x02\xff" * 8 + f"imei={IMEI}".encode() + b"\x00\xfe" * 16
+    entry = {"startedDateTime": "2026-01-02T03:04:05Z",
+             "request": {"method": "POST", "url": "https://upload.example.com/bin",
+                         "headers": [{"name": "Content-Type", "value": "application/octet-stream"}],
+                         "postData": {"mimeType": "application/octet-stream",
+                                      "text": base64.b64encode(binary).decode(), "encoding": "base64"}}}
+    path = tmp_path / "binary.har"
+    path.write_text(json.dumps({"log": {"entries": [entry]}}))
+    db = tmp_path / "audit.db"
+    assert cli(db, "import", str(path), "--session", "bin").exit_code == 0
+    assert cli(db, "import", str(path), "--session", "bin-raw", "--keep-raw").exit_code == 0
+    rows = dict(sqlite3.connect(db).execute(
+        "SELECT s.name, o.body_stored || ':' || coalesce(length(o.body), 0) FROM observations o "
+        "JOIN sessions s ON s.id = o.session_id").fetchall())
+    assert rows["bin"] == "withheld:0", rows
+    assert rows["bin-raw"] == f"full:{len(binary)}", rows
