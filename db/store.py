@@ -212,9 +212,13 @@ class Store:
         keep_raw = session.keep_raw
         path, query, headers = obs.path, obs.query, [list(h) for h in obs.headers]
         body, body_stored = self._stored_body(obs.body, raw_values, keep_raw)
+        response_head = obs.response_head[:RESPONSE_HEAD_CAP] or None
         if not keep_raw and raw_values:
             path, query = mask_text(path, raw_values), mask_text(query, raw_values)
             headers = [[k, mask_text(v, raw_values)] for k, v in headers]
+            if response_head:
+                # servers echo what they were sent; the head is kept for file-type sniffing, not for values
+                response_head = _mask_bytes(response_head, raw_values)
         att = analysis.attribution
         return {
             "session_id": session.id, "ts": obs.ts, "source": str(obs.source), "kind": str(obs.kind),
@@ -222,7 +226,7 @@ class Store:
             "query": query, "http_version": obs.http_version, "headers": headers, "body": body,
             "body_size": obs.body_size or 0, "body_sha256": obs.body_sha256, "body_stored": body_stored, "tls": obs.tls,
             "status": obs.status, "response_headers": [list(h) for h in obs.response_headers],
-            "response_head": obs.response_head[:RESPONSE_HEAD_CAP] or None, "response_size": obs.response_size,
+            "response_head": response_head, "response_size": obs.response_size,
             "client_ip": obs.client_ip, "server_ip": obs.server_ip, "error": obs.error,
             "sdk_id": att.sdk_id if att and not att.first_party else None,
             "sdk_rule": att.rule if att else None, "sdk_ties": list(att.ties) if att and att.ties else None,
@@ -253,3 +257,10 @@ def _as_text(data: bytes) -> str | None:
             return None
         text = data[: exc.start].decode("utf-8")
     return None if len(_CONTROL.findall(text)) > len(text) // 100 else text
+
+
+def _mask_bytes(data: bytes, values: list[str]) -> bytes:
+    for value in sorted({v for v in values if len(v) >= 3}, key=len, reverse=True):
+        raw = value.encode("utf-8", "surrogatepass")
+        data = data.replace(raw, b"*" * len(raw))
+    return data

@@ -33,7 +33,8 @@ def _text_bytes(content: dict, cap: int) -> tuple[bytes, int]:
             data = base64.b64decode(head, validate=False)
         except (binascii.Error, ValueError):
             data = text[:cap].encode("utf-8", "surrogatepass")
-        return data[:cap], len(text) * 3 // 4
+        stripped = text.rstrip()
+        return data[:cap], len(stripped) * 3 // 4 - (len(stripped) - len(stripped.rstrip("=")))
     data = text.encode("utf-8", "surrogatepass")
     return data[:cap], len(data)
 

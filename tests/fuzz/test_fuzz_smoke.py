@@ -45,23 +45,6 @@ def _unicode_digit(exc: BaseException) -> bool:
 
 
 KNOWN_BUGS: dict[str, list[KnownBug]] = {
-    "http1": [
-        KnownBug("bare_lf_request_line",
-                 lambda e: isinstance(e, ValueError) and ("unpack" in str(e) or "codec can't decode" in str(e)),
-                 "Http1Parser._head: a request line ended by a bare LF before a CRLF header block "
-                 "(b'GET /a HTTP/1.1\\nHost: a b\\r\\n\\r\\n') raises ValueError from `first.split(b' ')` "
-                 "(or UnicodeDecodeError from version.decode('ascii') when the rest of the line is not ASCII)"),
-        KnownBug("absolute_form_bracket", lambda e: isinstance(e, ValueError) and "IPv6" in str(e),
-                 "connection.exchange_observation: an absolute-form target with an unbalanced '[' "
-                 "(GET http://evil[.example/x HTTP/1.1) makes urlsplit raise ValueError('Invalid IPv6 URL')"),
-        KnownBug("content_length_unicode_digit", _unicode_digit,
-                 "http1._content_length: 'Content-Length: \u00b2' passes str.isdigit() and int() raises ValueError"),
-        KnownBug("host_port_unicode_digit", _unicode_digit,
-                 "connection.split_host_port: 'Host: a.example:\u00b2' passes str.isdigit() and int() raises "
-                 "ValueError"),
-    ],
-    "http2": [KnownBug("status_unicode_digit", _unicode_digit,
-                       "Http2Connection._headers: ':status: \u00b2' passes str.isdigit() and int() raises ValueError")],
     "mitmflow": [KnownBug("unknown_key", lambda e: isinstance(e, AssertionError) and not str(e),
                           "read_flows: a flow whose state has a key mitmproxy does not know raises AssertionError "
                           "(mitmproxy flow.py `assert state == {}`), not FlowFileError")],

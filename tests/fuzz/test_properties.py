@@ -11,7 +11,6 @@ import string
 import tempfile
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -111,12 +110,9 @@ def test_har_round_trip(method, host, port, path, query, headers, body, base64_b
     assert errors == []
     assert (obs.method, obs.host, obs.port, obs.path, obs.query) == (method, host, port, "/" + path, qs)
     assert obs.headers == headers and obs.body == raw and obs.tls
-    # base64 bodies: the size is estimated from the text length (see the strict xfail below)
-    assert len(raw) <= obs.body_size <= len(raw) + 2
+    assert obs.body_size == len(raw)
 
 
-@pytest.mark.xfail(strict=True, reason="har._text_bytes: a base64 body's size is len(text) * 3 // 4, which counts "
-                                       "the '=' padding: b'0000000000' (16 base64 chars) is reported as 12 bytes, not 10")
 def test_har_base64_body_size_is_exact():
     import base64
 

@@ -42,7 +42,7 @@ def split_host_port(value: str) -> tuple[str, int | None]:
         host, _, port = value.partition(":")
     else:
         host, port = value, ""
-    return host, int(port) if port.isdigit() and int(port) < 65536 else None
+    return host, int(port) if port.isascii() and port.isdigit() and int(port) < 65536 else None
 
 
 class CaptureContext:
@@ -325,11 +325,15 @@ def exchange_observation(ex: HttpExchange, client_ip: str, server_ip: str, serve
     host_value = authority or header_value(ex.headers, "host")
     path, query = target, ""
     if target.startswith(("http://", "https://")):
-        parts = urlsplit(target)
-        host_value = host_value or parts.netloc
-        if parts.netloc:
-            host_value = parts.netloc
-        path, query = parts.path or "/", parts.query
+        try:
+            parts = urlsplit(target)
+        except ValueError as exc:   # e.g. an unbalanced "[" in the authority: keep the request, say why
+            ex.notes.append(f"unparseable request target ({exc})")
+            path, _, query = target.partition("?")
+        else:
+            if parts.netloc:
+                host_value = parts.netloc
+            path, query = parts.path or "/", parts.query
     elif ex.method == "CONNECT":
         host_value = target
         path = ""

@@ -390,7 +390,12 @@ class Http1Parser:
             if m is None:
                 self.junk += len(head) + 4
                 return False
-            method, target, version = first.split(b" ")
+            parts = first.split(b" ")
+            if len(parts) != 3 or not parts[2].isascii():
+                # the pattern matched a prefix only (a bare LF ended the request line): not a request we can trust
+                self.junk += len(head) + 4
+                return False
+            method, target, version = parts
             headers = parse_header_lines(lines[1:])
             msg = HttpExchange(self.conv.clock(), method.decode("ascii"), decode_text(target),
                                version.decode("ascii"), headers)
@@ -473,6 +478,6 @@ def _websocket_upgrade(headers: list[tuple[str, str]]) -> bool:
 
 def _content_length(value: str) -> int | None:
     value = value.split(",")[0].strip()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         return None
     return int(value)

@@ -155,9 +155,9 @@ class Http2Connection:
             return
         stream = response_stream
         status = pseudo.get(":status", "")
-        if status.isdigit() and 100 <= int(status) < 200:
+        if status.isascii() and status.isdigit() and 100 <= int(status) < 200:
             return
-        if status.isdigit() and stream.exchange.status is None:
+        if status.isascii() and status.isdigit() and stream.exchange.status is None:
             stream.exchange.status = int(status)
             stream.exchange.response_headers = regular
         if flags & END_STREAM:
