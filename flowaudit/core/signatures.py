@@ -569,7 +569,7 @@ class SignatureIndex:
         key = first_party if isinstance(first_party, tuple) else tuple(first_party)
         domains = self._first_party_cache.get(key)
         if domains is None:
-            domains = frozenset(d for d in (normalize_host(x).lstrip("*.").lstrip(".") for x in key) if d)
+            domains = frozenset(d for d in map(first_party_domain, key) if d)
             if len(self._first_party_cache) > 256:
                 self._first_party_cache.clear()
             self._first_party_cache[key] = domains
@@ -817,6 +817,25 @@ def find_collisions(signatures: Iterable[Signature]) -> list[Collision]:
 
 
 # --- first party ---------------------------------------------------------------------------------------
+
+def first_party_domain(entry: str) -> str:
+    """One declared first-party entry as a domain: URLs give their host, '*.example.com' and
+    'www.example.com' give example.com. Public suffixes (com, com.cn) are refused: they would make
+    every host first party."""
+    if not isinstance(entry, str):
+        return ""
+    entry = entry.strip()
+    if "://" in entry:
+        entry = urlsplit(entry).hostname or ""
+    domain = normalize_host(entry).lstrip("*").lstrip(".")
+    if not domain or parse_ip(domain) is not None:
+        return domain
+    if is_public_suffix(domain):
+        return ""
+    if domain.startswith("www.") and registrable_domain(domain[4:]) == domain[4:]:
+        return domain[4:]
+    return domain
+
 
 def first_party_candidates(package: str) -> list[str]:
     """Domains an Android package name or iOS bundle id *suggests* for the app's first party.

@@ -301,6 +301,23 @@ def test_first_party(index: SignatureIndex) -> None:
     assert sdk_of(index, Observation(ts=0, host="m.shop.example:8080"), ("shop.example",)) == FIRST_PARTY_ID
 
 
+@pytest.mark.parametrize(("entry", "domain"), [
+    ("example.com", "example.com"), ("*.Example.com", "example.com"), (".example.com", "example.com"),
+    ("https://www.example.com/privacy", "example.com"), ("www.example.com.cn", "example.com.cn"),
+    ("www.blogspot.example", "www.blogspot.example"), ("api.example.com:8443", "api.example.com"),
+    ("com", ""), ("com.cn", ""), ("*.co.uk", ""), ("", ""), ("10.0.0.2", "10.0.0.2"), ("intranet", "intranet"),
+])
+def test_first_party_entries_are_normalised(entry: str, domain: str) -> None:
+    from flowaudit.core.signatures import first_party_domain
+
+    assert first_party_domain(entry) == domain
+
+
+def test_public_suffix_first_party_claims_nothing(index: SignatureIndex) -> None:
+    assert sdk_of(index, req("https://random.example.com.cn/"), ("com.cn",)) is None
+    assert sdk_of(index, req("https://eu.push.acme.com/"), ("com",)) == "acme-push"
+
+
 def test_first_party_against_vendor_rules(index: SignatureIndex) -> None:
     # auditing the vendor's own app: its bare domain is first party, a more specific SDK rule still wins
     assert sdk_of(index, req("https://www.acme.com/"), ("acme.com",)) == FIRST_PARTY_ID
