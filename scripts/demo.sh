@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e .
+.venv/bin/python -m pip install -q -e . > .venv/pip-install.log 2>&1 || { cat .venv/pip-install.log >&2; exit 1; }
 FA=.venv/bin/flowaudit
 DB=${FLOWAUDIT_DB:-demo-out/demo.db}
 mkdir -p demo-out

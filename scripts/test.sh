@@ -22,7 +22,7 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test]" > .venv/pip-install.log 2>&1 || { cat .venv/pip-install.log >&2; exit 1; }
 
 # A PostgreSQL server of our own on loopback for the team-deployment pass.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
