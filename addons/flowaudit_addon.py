@@ -13,6 +13,7 @@ recorded when its response or its error arrives; whatever is still in flight at 
 # No `from __future__ import annotations`: mitmproxy loads this file as a script without registering it in
 # sys.modules, and dataclasses cannot resolve string annotations of such a module.
 import asyncio
+import gc
 import html
 import ipaddress
 import logging
@@ -255,10 +256,12 @@ class FlowauditAddon:
         from flowaudit.db.store import Store
         from flowaudit.signature_db import SignatureFileError, default_index
 
-        try:
-            default_index()
-        except SignatureFileError as exc:
-            raise exceptions.OptionsError(f"flowaudit: signature database does not load: {exc}") from None
+        if not self.writer_process:
+            # with a writer process, analysis (and the signature index) lives there, not in the proxy's heap
+            try:
+                default_index()
+            except SignatureFileError as exc:
+                raise exceptions.OptionsError(f"flowaudit: signature database does not load: {exc}") from None
         url = database_url(db)
         if (self.store is None or url != self._db_url or self.store.body_cap != self.body_cap
                 or self._recording_mode != self.writer_process):
@@ -317,6 +320,9 @@ class FlowauditAddon:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
+        # Everything loaded so far (mitmproxy, SQLAlchemy, flowaudit) lives as long as the proxy: keep it out of
+        # the collector's full passes, which otherwise stall the event loop for tens of milliseconds.
+        gc.freeze()
         self._watch_task = loop.create_task(self._watch())
         self._run_control(self.store.record_event, self.sessions[self.default_session].id, "info", "proxy",
                           f"proxy started; recording into session {self.default_session!r}")

@@ -9,6 +9,7 @@ stored at shutdown it is written to a HAR file that `flowaudit import` reads bac
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -28,6 +29,8 @@ log = logging.getLogger("flowaudit.proxy")
 
 RETRY_INTERVAL = 5.0
 START_TIMEOUT = 120.0
+SEND_BATCH = 200       # observations per message to the writer process
+SEND_DELAY = 0.02      # seconds an observation may wait for its batch
 
 
 class RecorderError(RuntimeError):
@@ -229,6 +232,9 @@ class ProcessRecording:
                                        args=(db_url, body_cap, self.inbox, self.outbox, os.getpid()))
         self.process.start()
         self.latest = RecorderState()
+        self._pending: list[tuple[Any, Observation]] = []
+        self._send_scheduled = False
+        self._closed = False
         try:
             first = self.outbox.get(timeout=START_TIMEOUT)
         except queue.Empty:
@@ -239,7 +245,24 @@ class ProcessRecording:
             raise RecorderError(first["error"])
 
     def submit(self, session: Any, obs: Observation) -> None:
-        self.inbox.put((session, obs))
+        # batched: one pickle and one pipe write per batch instead of a feeder-thread wake-up per request
+        self._pending.append((session, obs))
+        if len(self._pending) >= SEND_BATCH:
+            self._send()
+        elif not self._send_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._send()
+                return
+            self._send_scheduled = True
+            loop.call_later(SEND_DELAY, self._send)
+
+    def _send(self) -> None:
+        self._send_scheduled = False
+        if self._pending and not self._closed:
+            batch, self._pending = self._pending, []
+            self.inbox.put(batch)
 
     def poll(self) -> RecorderState:
         while True:
@@ -254,6 +277,8 @@ class ProcessRecording:
         return self.latest
 
     def close(self, timeout: float = 300.0) -> RecorderState:
+        self._send()
+        self._closed = True
         self.inbox.put(None)
         deadline = time.monotonic() + timeout
         final: RecorderState | None = None
@@ -300,8 +325,8 @@ def writer_process_main(db_url: str, body_cap: int, inbox: Any, outbox: Any, par
             item = ()
         if item is None:
             break
-        if item:
-            recorder.record(*item)
+        for session, obs in item:
+            recorder.record(session, obs)
         now = time.monotonic()
         if now - last_report >= 0.5:
             last_report = now
@@ -316,6 +341,7 @@ def writer_process_main(db_url: str, body_cap: int, inbox: Any, outbox: Any, par
                         break
                     if rest is None:
                         break
-                    recorder.record(*rest)
+                    for session, obs in rest:
+                        recorder.record(session, obs)
                 break
     outbox.put({**asdict(recorder.finish()), "final": True})

@@ -133,9 +133,9 @@ class ProxyProcess:
     """`flowaudit proxy` in a subprocess, its output in a file."""
 
     def __init__(self, workdir: Path, db: Path, confdir: Path, pki: Path, upstreams, *args: str,
-                 preexec=None, closed_port: int | None = None) -> None:
+                 preexec=None, closed_port: int | None = None, override: str | None = None) -> None:
         plain, secure = upstreams
-        override = f"80=127.0.0.1:{plain.port},443=127.0.0.1:{secure.port}"
+        override = override or f"80=127.0.0.1:{plain.port},443=127.0.0.1:{secure.port}"
         if closed_port:
             override += f",81=127.0.0.1:{closed_port}"
         self.log_path = workdir / f"proxy-{time.monotonic_ns()}.log"
@@ -316,6 +316,85 @@ def test_http2_grpc_request_recorded(proxy):
     assert (alpn, status) == ("h2", 200)
     rows = wait_for(proxy.db, "SELECT http_version, sdk_id, body_size, method FROM observations WHERE query = 'case=h2'")
     assert rows == [("HTTP/2.0", "umeng-analytics", 8, "POST")]
+
+
+class WebSocketUpstream:
+    """A WebSocket echo server (wsproto) on 127.0.0.1 that keeps what it received."""
+
+    def __init__(self) -> None:
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
+
+        self.received: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = self.listener.accept()
+                except OSError:
+                    return
+                ws = WSConnection(ConnectionType.SERVER)
+                with conn:
+                    while True:
+                        try:
+                            data = conn.recv(65536)
+                        except OSError:
+                            break
+                        if not data:
+                            break
+                        ws.receive_data(data)
+                        for event in ws.events():
+                            if isinstance(event, Request):
+                                conn.sendall(ws.send(AcceptConnection()))
+                            elif isinstance(event, Message):
+                                self.received.append(str(event.data))
+                                conn.sendall(ws.send(TextMessage(data=f"echo {event.data}")))
+                            elif isinstance(event, CloseConnection):
+                                conn.sendall(ws.send(event.response()))
+
+        threading.Thread(target=serve, daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_websocket_messages_from_the_client_are_observations(tmp_path, confdir, pki, upstreams):
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
+
+    ws_upstream = WebSocketUpstream()
+    p = ProxyProcess(tmp_path, tmp_path / "ws.db", confdir, pki, upstreams, "--session", "ws",
+                     override=f"80=127.0.0.1:{ws_upstream.port}")
+    try:
+        with socket.create_connection(("127.0.0.1", p.port), timeout=10) as conn:
+            ws = WSConnection(ConnectionType.CLIENT)
+            # a proxy request in absolute form: wsproto writes the target as given
+            conn.sendall(ws.send(Request(host=SDK_HOST, target=f"http://{SDK_HOST}/ws?case=ws")))
+            echoes: list[str] = []
+            accepted = False
+            while len(echoes) < 2:
+                ws.receive_data(conn.recv(65536))
+                for event in ws.events():
+                    if isinstance(event, AcceptConnection):
+                        accepted = True
+                        conn.sendall(ws.send(TextMessage(data='{"imei":"490154203237518"}')))
+                        conn.sendall(ws.send(TextMessage(data="second")))
+                    elif isinstance(event, TextMessage):
+                        echoes.append(event.data)
+            conn.sendall(ws.send(CloseConnection(code=1000)))
+        assert accepted and echoes == ['echo {"imei":"490154203237518"}', "echo second"]
+        rows = wait_for(p.db, "SELECT kind, host, body, sdk_id FROM observations WHERE kind = 'websocket' ORDER BY id",
+                        expect=lambda r: len(r) == 2)
+        assert [(r[0], r[1], r[3]) for r in rows] == [("websocket", SDK_HOST, "umeng-analytics")] * 2
+        assert rows[1][2] == b"second"
+        handshake = wait_for(p.db, "SELECT status FROM observations WHERE kind = 'request' AND path = '/ws'")
+        assert handshake == [(101,)]
+        assert p.stop() == 0
+    finally:
+        p.kill()
+        ws_upstream.close()
 
 
 def test_unreachable_upstream_is_recorded_with_error(proxy):
@@ -583,6 +662,29 @@ def test_bad_options_are_one_line_errors(tmp_path, confdir):
         result = invoke("proxy", "--db", db, "--port", "0", "--confdir", str(confdir), *extra)
         assert result.exit_code == code, (extra, result.output)
         assert text in result.output
+
+
+def test_dashboard_in_the_same_process(tmp_path, confdir, pki, upstreams):
+    dashboard_port = free_port()
+    p = ProxyProcess(tmp_path, tmp_path / "dash.db", confdir, pki, upstreams, "--session", "dash",
+                     "--dashboard", "--dashboard-port", str(dashboard_port))
+    try:
+        with p.client() as client:
+            assert client.get(f"http://{SDK_HOST}/unify_logs?case=dash").status_code == 200
+        wait_for(p.db, "SELECT 1 FROM observations WHERE query = 'case=dash'")
+        deadline = time.monotonic() + 20
+        sessions = None
+        while time.monotonic() < deadline and sessions is None:
+            try:
+                sessions = httpx.get(f"http://127.0.0.1:{dashboard_port}/api/sessions", timeout=5)
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert sessions is not None and sessions.status_code == 200, p.output()
+        assert "dash" in [s["name"] for s in sessions.json()]
+        assert f"Dashboard: http://127.0.0.1:{dashboard_port}/" in p.output()
+        assert p.stop() == 0, p.output()
+    finally:
+        p.kill()
 
 
 def test_exposure_warning():
