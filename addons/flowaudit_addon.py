@@ -459,6 +459,7 @@ class FlowauditAddon:
         if self.writer is None or flow.metadata.get(_META_LOCAL):
             return
         obs = request_observation(flow, body_cap=self.body_cap)
+        obs.headers = [(k, v) for k, v in obs.headers if k.lower() not in _DROPPED_HEADERS]
         obs.path, obs.query, obs.scheme = "", "", None
         obs.host, obs.port = flow.metadata.get(_META_ORIGIN, (obs.host, obs.port))
         obs.host = obs.host.lower()

@@ -409,3 +409,21 @@ def test_non_http_tls_connection_recorded_by_server_name(addon_ctx):
     addon.done()
     (obs,) = rows(db, ObservationRow)
     assert (obs.kind, obs.host, obs.sdk_id, obs.error) == ("tls_sni", "alog.umsns.com", "umeng-analytics", None)
+
+
+def test_failed_connect_is_recorded(addon_ctx):
+    """Eager connection strategy: the upstream of a CONNECT is unreachable, the client never sends a request."""
+    addon, tctx, db = addon_ctx
+    f = tflow.tflow()
+    f.request.method, f.request.host, f.request.port = "CONNECT", "ulogs.umeng.com", 443
+    f.request.path = "ulogs.umeng.com:443"
+    f.request.headers["Proxy-Authorization"] = "Basic c2VjcmV0"
+    addon.http_connect(f)
+    f.response = http.Response.make(502, b"Cannot connect to ulogs.umeng.com:443: [Errno -2] Name or service not known")
+    addon.http_connect_error(f)
+    addon.done()
+    (obs,) = rows(db, ObservationRow)
+    assert (obs.method, obs.host, obs.port, obs.status, obs.sdk_id) == ("CONNECT", "ulogs.umeng.com", 443, 502,
+                                                                        "umeng-analytics")
+    assert obs.error.startswith("CONNECT failed: Cannot connect") and obs.path == ""
+    assert not any(k.lower() == "proxy-authorization" for k, _ in obs.headers)
