@@ -175,3 +175,13 @@ def test_newer_flow_format_is_read_when_compatible(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FlowFileError, match="cannot read"):
         list(read_flow_file(tmp_path / "absent.mitm"))
+
+
+def test_flow_dump_is_recognised_by_the_importer(tmp_path):
+    from flowaudit.ingest import observations_from_file
+
+    dump = tmp_path / "capture.flows"
+    write_dump(dump, [sdk_flow(), tflow.tflow(err=True)])
+    kind, observations = observations_from_file(dump)
+    assert kind == "mitm"
+    assert [o.host for o in observations][0] == "ulogs.umeng.com"
