@@ -318,6 +318,8 @@ def writer_process_main(db_url: str, body_cap: int, inbox: Any, outbox: Any, par
         return
     outbox.put({"ready": True, **asdict(recorder.state())})
     last_report = 0.0
+    last_state: dict[str, Any] = {}
+    orphaned = False
     while True:
         try:
             item = inbox.get(timeout=0.2)
@@ -330,10 +332,14 @@ def writer_process_main(db_url: str, body_cap: int, inbox: Any, outbox: Any, par
         now = time.monotonic()
         if now - last_report >= 0.5:
             last_report = now
-            outbox.put(asdict(recorder.state()))   # failures are reported before they are retried
+            state = asdict(recorder.state())
+            if state != last_state:   # only changes: a proxy that is busy elsewhere must not fill the pipe
+                outbox.put(state)     # failures are reported before they are retried
+                last_state = state
             recorder.maybe_retry()
             if os.getppid() != parent_pid:
                 # the proxy died (SIGKILL): keep what reached this process, then stop
+                orphaned = True
                 while True:
                     try:
                         rest = inbox.get(timeout=0.5)
@@ -344,4 +350,7 @@ def writer_process_main(db_url: str, body_cap: int, inbox: Any, outbox: Any, par
                     for session, obs in rest:
                         recorder.record(session, obs)
                 break
+    if orphaned:
+        # nobody reads the reports any more: exit without waiting for them to be delivered
+        outbox.cancel_join_thread()
     outbox.put({**asdict(recorder.finish()), "final": True})
