@@ -44,7 +44,8 @@ for _name in COMMAND_MODULES:
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        # without standalone mode click returns ctx.exit(n)'s code instead of exiting
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -61,4 +62,4 @@ def main() -> None:
         click.echo(f"flowaudit: internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''} "
                    "(run with --debug for details)", err=True)
         sys.exit(EXIT_INTERNAL)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
