@@ -71,8 +71,11 @@ def count(items: Iterable[Counting]) -> dict[tuple[str, str], Counted]:
     return counts
 
 
+PINNING_ERROR_PREFIX = "client refused certificate"   # what the proxy records when a client rejects its certificate
+
+
 def is_pinned(kind: str, error: str | None) -> bool:
-    return kind == "tls_sni" and bool(error)
+    return kind == "tls_sni" and bool(error) and error.startswith(PINNING_ERROR_PREFIX)
 
 
 def apply(db: Session, session_id: int, counts: dict[tuple[str, str], Counted]) -> None:

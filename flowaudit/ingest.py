@@ -116,13 +116,19 @@ def import_file(store: Store, writer: Writer, index: SignatureIndex, path: Path,
             if progress:
                 progress(obs.body_size or 0)
     except HarError as exc:
-        raise IngestError(f"{path.parent / str(exc)}" if str(exc).startswith(path.name) else str(exc)) from None
+        raise IngestError(_located(path, exc)) from None
     except Exception as exc:
         # readers raise their own one-line errors (FlowFileError, CaptureError) after yielding what was complete
         if exc.__class__.__name__ in ("FlowFileError", "CaptureError"):
             if result.observations:
                 result.warnings.append(f"stopped early: {exc}")
                 return result
-            raise IngestError(f"{path}: {exc}") from None
+            raise IngestError(_located(path, exc)) from None
         raise
     return result
+
+
+def _located(path: Path, exc: Exception) -> str:
+    """The reader's one-line message, prefixed with the file's path unless it already names the file."""
+    message = str(exc)
+    return str(path.parent / message) if message.startswith(path.name) else f"{path}: {message}"

@@ -45,6 +45,15 @@ def test_pinned_hosts_are_counted(db_url):
     store.write_analyses(session, [
         Analysis(Observation(ts=1.0, host="pinned.example.com", kind=ObservationKind.TLS_SNI,
                              error="client refused certificate (pinning?)"), None),
-        Analysis(Observation(ts=2.0, host="plain-sni.example.com", kind=ObservationKind.TLS_SNI), None)])
+        Analysis(Observation(ts=2.0, host="plain-sni.example.com", kind=ObservationKind.TLS_SNI), None),
+        Analysis(Observation(ts=3.0, host="broken.example.com", kind=ObservationKind.TLS_SNI,
+                             error="TLS handshake failed: unexpected eof"), None)])
     with store.sessionmaker() as db:
         assert [r.key for r in aggregates.read(db, session.id, "pinned")] == ["pinned.example.com"]
+
+
+def test_the_proxy_pinning_error_is_what_counts_as_pinned():
+    from flowaudit.readers.mitmflow import PINNING_ERROR
+
+    assert aggregates.is_pinned("tls_sni", PINNING_ERROR)
+    assert not aggregates.is_pinned("tls_sni", "TLS handshake failed") and not aggregates.is_pinned("request", PINNING_ERROR)
