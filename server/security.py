@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 
 from sqlalchemy.orm import Session
@@ -21,15 +20,6 @@ CSRF_HEADER = "x-csrf-token"
 TOKEN_COOKIE = "flowaudit_token"  # noqa: S105 - a cookie name
 TOKEN_SETTING = "dashboard_token_sha256"  # noqa: S105 - a settings key
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def hash_token(token: str) -> str:

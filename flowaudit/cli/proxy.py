@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
 import signal
 import socket
@@ -17,6 +16,7 @@ from typing import Any
 import click
 
 from flowaudit.cli.common import InputError, StoreError, db_option, load_profile, open_store
+from flowaudit.core.addresses import is_loopback
 
 DEFAULT_PORT = 8080
 DEFAULT_CONFDIR = "~/.mitmproxy"
@@ -26,15 +26,6 @@ MODES_WITHOUT_PROXY_AUTH = ("wireguard", "transparent", "local", "tun")
 
 def ca_cert_path(confdir: str) -> Path:
     return Path(confdir).expanduser() / CA_CERT_NAME
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def exposure_warning(listen_host: str, mode: str, proxyauth: str | None) -> str | None:

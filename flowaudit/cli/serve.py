@@ -9,8 +9,9 @@ from flowaudit.cli.common import db_option, open_store
 
 def prepare_dashboard(store, host: str, reset_token: bool = False):  # type: ignore[no-untyped-def]
     """The app for this bind address; off loopback it requires the access token (created and shown once)."""
+    from flowaudit.core.addresses import is_loopback
     from flowaudit.server.app import create_app
-    from flowaudit.server.security import ensure_token, is_loopback, stored_token_hash
+    from flowaudit.server.security import ensure_token, stored_token_hash
     from flowaudit.server.security import reset_token as new_token
 
     token_hash = None
@@ -30,7 +31,7 @@ def prepare_dashboard(store, host: str, reset_token: bool = False):  # type: ign
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind. Anything but loopback requires the access token.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--reset-token", is_flag=True, help="Replace the dashboard access token with a new one.")
 def serve_command(db: str, host: str, port: int, reset_token: bool) -> None:
     """Serve the dashboard: live traffic, SDKs, data types, declared vs observed, findings, reports."""
