@@ -93,7 +93,8 @@ def import_command(inputs: tuple[str, ...], db: str, session_name: str | None, d
 @click.command("export")
 @db_option
 @click.option("--session", "session_name", help="Only this session (default: all).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "har"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "har"]), default="jsonl", show_default=True,
+              help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Output file (default: stdout).")
 def export_command(db: str, session_name: str | None, fmt: str, output: str | None) -> None:
     """Export stored observations with their SDK and personal-data detections.

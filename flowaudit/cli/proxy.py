@@ -162,7 +162,8 @@ async def _run_proxy(master: Any, dashboard: Any) -> None:
 @click.option("--set", "set_options", multiple=True, metavar="OPTION=VALUE",
               help="Any other mitmproxy option, e.g. --set connection_strategy=lazy (repeatable).")
 @click.option("--dashboard", is_flag=True, help="Serve the dashboard from the same process.")
-@click.option("--dashboard-port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--dashboard-port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port of the dashboard started by --dashboard (always on 127.0.0.1).")
 @click.option("--show-flows", is_flag=True, help="Print every flow as mitmdump does.")
 def proxy_command(modes: tuple[str, ...], listen_host: str, port: int | None, db: str, session: str, device_profile: str | None,
                   keep_raw: bool, first_party: tuple[str, ...], client_sessions: tuple[str, ...],
@@ -411,9 +412,11 @@ def _check_signatures() -> bool:
 
 @click.command("doctor")
 @db_option
-@click.option("--listen-host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True)
-@click.option("--confdir", default=DEFAULT_CONFDIR, show_default=True)
+@click.option("--listen-host", default="127.0.0.1", show_default=True, help="Address the proxy will listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port the proxy will listen on (checked for availability).")
+@click.option("--confdir", default=DEFAULT_CONFDIR, show_default=True,
+              help="mitmproxy configuration directory holding the CA certificate.")
 def doctor_command(db: str, listen_host: str, port: int, confdir: str) -> None:
     """Check that everything `flowaudit proxy` needs is in place.
 

@@ -20,7 +20,7 @@ SEVERITY_NAMES = [s.value for s in Severity]
               help="Declaration file(s): YAML/JSON or published CSV/XLSX/MD/HTML lists (repeatable). "
                    "Default: the declaration stored for the session or its app.")
 @click.option("--format", "fmt", type=click.Choice(["json", "html", "md", "csv", "xlsx", "sarif"]), default="html",
-              show_default=True)
+              show_default=True, help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: stdout; xlsx needs -o).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Report language.")
 @click.option("--fail-on", type=click.Choice(SEVERITY_NAMES), help="Exit 1 when a finding at or above this severity exists.")

@@ -91,7 +91,7 @@ def show_command(sdk_id: str, directory: Path | None) -> None:
 @click.argument("url")
 @_dir_option
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="A request header (repeatable).")
-@click.option("--method", default="GET", show_default=True)
+@click.option("--method", default="GET", show_default=True, help="HTTP method of the request to match.")
 @click.option("--kind", type=click.Choice(["request", "tls_sni", "quic_sni", "dns"]), default="request",
               show_default=True, help="tls_sni/quic_sni/dns: a host-only sighting of URL's host.")
 @click.option("--first-party", "first_party", multiple=True, metavar="DOMAIN",
