@@ -209,7 +209,7 @@ def _flow_from_state(state: dict[Any, Any]) -> flow.Flow:
         state["version"] = version.FLOW_FORMAT_VERSION
         try:
             return flow.Flow.from_state(compat.migrate_flow(state))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as exc:
             raise FlowFileError(f"flow format version {raw_version} is newer than this mitmproxy "
                                 f"({version.VERSION}) understands: {exc}") from None
     return flow.Flow.from_state(compat.migrate_flow(state))
@@ -254,7 +254,8 @@ def read_flows(path: Path) -> Iterator[flow.Flow]:
                 f = _flow_from_state(state)
             except FlowFileError as exc:
                 raise FlowFileError(f"{path.name}: {exc}") from None
-            except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError, RecursionError, AssertionError) as exc:
+                # mitmproxy's own state loader asserts that no unknown keys are left
                 raise FlowFileError(f"{path.name}: unreadable flow at byte {offset} after {count} complete "
                                     f"flow(s): {str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__}"
                                     ) from None

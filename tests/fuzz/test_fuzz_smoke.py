@@ -45,9 +45,6 @@ def _unicode_digit(exc: BaseException) -> bool:
 
 
 KNOWN_BUGS: dict[str, list[KnownBug]] = {
-    "mitmflow": [KnownBug("unknown_key", lambda e: isinstance(e, AssertionError) and not str(e),
-                          "read_flows: a flow whose state has a key mitmproxy does not know raises AssertionError "
-                          "(mitmproxy flow.py `assert state == {}`), not FlowFileError")],
 }
 
 
