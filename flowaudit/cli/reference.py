@@ -34,7 +34,8 @@ def render() -> str:
         help_text = (command.help or "").strip()
         if help_text:
             lines += [help_text.replace("\b\n", ""), ""]
-        options = [p for p in command.get_params(ctx) if isinstance(p, click.Option) and p.name != "help"]
+        # every command takes -h/--help; which spellings it shows depends on the parent context, so leave it out
+        options = [p for p in command.params if isinstance(p, click.Option) and "--help" not in p.opts]
         if options:
             lines.append("| option | meaning |")
             lines.append("|---|---|")
