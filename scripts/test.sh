@@ -27,8 +27,13 @@ PY=${PYTHON:-python3}
 # A PostgreSQL server of our own on loopback for the team-deployment pass.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
 PGDIR=$(mktemp -d /tmp/flowaudit-pg.XXXXXX)
-PGPORT=${FLOWAUDIT_PG_PORT:-54329}
-stop_pg() { [ -n "${PGBIN:-}" ] && [ -f "$PGDIR/data/postmaster.pid" ] && su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D $PGDIR/data -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$PGDIR"; }
+PGPORT=${FLOWAUDIT_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+stop_pg() {
+  if [ -n "${PGBIN:-}" ] && [ -f "$PGDIR/data/postmaster.pid" ]; then
+    su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D $PGDIR/data -m fast -w stop" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$PGDIR"
+}
 trap stop_pg EXIT
 if [ -n "$PGBIN" ] && [ "$(id -u)" = 0 ] && [ -z "${FLOWAUDIT_TEST_PG:-}" ]; then
   chown postgres "$PGDIR"
