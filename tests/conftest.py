@@ -30,3 +30,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
 @pytest.fixture
 def sqlite_path(tmp_path) -> str:
     return str(tmp_path / "flowaudit.db")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Writer processes started by in-process addon tests ignore SIGTERM by design (they must flush);
+    end any that a test left behind so the interpreter can exit."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(5)
