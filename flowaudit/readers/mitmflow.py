@@ -46,16 +46,21 @@ def _client_ip(f: flow.Flow) -> str | None:
     return _peer_ip(f.client_conn)
 
 
+def _request_host(req: http.Request) -> str:
+    """The Host header's name when it is usable, else the connection's host."""
+    try:
+        return req.pretty_host or req.host
+    except ValueError:
+        return req.host
+
+
 def request_observation(f: http.HTTPFlow, source: Source = Source.PROXY, *,
                         body_cap: int = BODY_CAP) -> Observation:
     """The request half of a flow, as the client sent it."""
     req = f.request
     raw = req.raw_content if req.raw_content is not None else b""
     scheme = (req.scheme or "http").lower()
-    try:
-        host = req.pretty_host or req.host
-    except ValueError:
-        host = req.host
+    host = _request_host(req)
     return Observation(
         ts=req.timestamp_start or f.timestamp_created,
         host=host,
@@ -102,10 +107,7 @@ def websocket_message_observation(f: http.HTTPFlow, message: websocket.WebSocket
                                   source: Source = Source.PROXY, *, body_cap: int = BODY_CAP) -> Observation:
     req = f.request
     tls_used = (req.scheme or "").lower() == "https"
-    try:
-        host = req.pretty_host or req.host
-    except ValueError:
-        host = req.host
+    host = _request_host(req)
     return Observation(
         ts=message.timestamp or f.timestamp_created,
         host=host,
